@@ -1,0 +1,45 @@
+# wistia-analytics — every target sets itself up (virtualenv, packages); nothing needs installing by hand.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo sandbox test lint typecheck bench clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP) ## Create .venv and install the package with dev extras
+
+demo: $(STAMP) ## Run the main job end to end on the embedded default (built-in sandbox)
+	$(BIN)/wistia-analytics demo
+
+sandbox: $(STAMP) ## Serve the sandbox Wistia API on 127.0.0.1:8765 (small account)
+	$(BIN)/wistia-analytics sandbox --size small
+
+test: $(STAMP) ## Run the whole test suite (lint and types included)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff + mypy
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+typecheck: $(STAMP) ## mypy only
+	$(BIN)/mypy
+
+bench: $(STAMP) ## Run the benchmarks in benchmarks/ and print figures
+	$(BIN)/python -m benchmarks
+
+clean: ## Remove the virtualenv, caches and the local lake
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache lake test-output

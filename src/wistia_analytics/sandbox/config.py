@@ -1,0 +1,77 @@
+"""Sandbox knobs: account size profiles and the server's behaviour switches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Literal
+
+SizeName = Literal["tiny", "small", "large"]
+FaultKind = Literal["http_500", "http_502", "http_503", "slow", "timeout", "truncated", "invalid_json", "dropped"]
+
+DEFAULT_TOKEN = "sandbox-token"  # documented; the sandbox accepts exactly one bearer token
+DEFAULT_PORT = 8765
+ALL_FAULT_KINDS: tuple[FaultKind, ...] = (
+    "http_500",
+    "http_502",
+    "http_503",
+    "slow",
+    "timeout",
+    "truncated",
+    "invalid_json",
+    "dropped",
+)
+EVENT_RETENTION_DAYS = 730  # events list/show only return the last two years
+
+
+@dataclass(frozen=True)
+class SizeProfile:
+    """How big a synthetic account is; `target_events` is the expected number of viewing sessions."""
+
+    name: SizeName
+    n_projects: int
+    n_medias: int
+    history_days: int
+    target_events: int
+
+
+SIZES: dict[str, SizeProfile] = {
+    "tiny": SizeProfile("tiny", n_projects=2, n_medias=4, history_days=21, target_events=600),
+    "small": SizeProfile("small", n_projects=4, n_medias=20, history_days=180, target_events=100_000),
+    "large": SizeProfile("large", n_projects=25, n_medias=500, history_days=730, target_events=10_000_000),
+}
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Everything that decides what the sandbox serves. Same config (with a pinned `today`), same bytes."""
+
+    seed: int = 42
+    size: SizeName = "small"
+    today: date | None = None  # None: the real UTC date and time
+    history_start: date | None = None  # first day with data; default: today - history_days + 1
+    time_of_day: time = time(12, 0, 0)  # the clock's time of day when `today` is pinned
+    tick_seconds: float = 0.0  # the clock advances this much per request (events arrive while you page)
+    token: str = DEFAULT_TOKEN
+    rate_limit_per_minute: int = 600  # 0 disables the limiter
+    rate_limit_status: int = 429  # 429 (current docs) or 503 (older docs)
+    faults: float = 0.0  # fraction of requests answered with an injected fault
+    fault_kinds: tuple[FaultKind, ...] = ALL_FAULT_KINDS
+    fault_slow_seconds: float = 1.5
+    fault_timeout_seconds: float = 20.0
+    late_fraction: float = 0.03  # share of sessions that become visible 1-2 days after received_at
+    default_per_page: int = 10
+    legacy_auth: bool = True  # also accept Basic api:<token> and ?api_password=<token>
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def profile(self) -> SizeProfile:
+        return SIZES[self.size]
+
+    def resolved_today(self) -> date:
+        return self.today if self.today is not None else datetime.now(timezone.utc).date()
+
+    def resolved_history_start(self) -> date:
+        if self.history_start is not None:
+            return self.history_start
+        return self.resolved_today() - timedelta(days=self.profile.history_days - 1)

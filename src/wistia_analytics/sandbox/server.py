@@ -1,0 +1,229 @@
+"""The sandbox's HTTP layer: a threaded HTTP/1.1 server with rate limiting and fault injection.
+
+The standard library server is enough here and gives the control the faults need (cut a body, drop a
+connection, stall past the client's timeout) without a framework in the way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from wistia_analytics.sandbox.clock import SandboxClock
+from wistia_analytics.sandbox.config import SandboxConfig
+from wistia_analytics.sandbox.faults import FaultPlan
+from wistia_analytics.sandbox.ratelimit import SlidingWindowLimiter
+from wistia_analytics.sandbox.routes import Response, Routes, json_response
+from wistia_analytics.sandbox.truth import SyntheticAccount
+
+log = logging.getLogger("wistia_analytics.sandbox")
+CONTROL_PREFIX = "/_sandbox/"
+
+
+@dataclass
+class ServerStats:
+    """Counters the tests and benchmarks read from `/_sandbox/stats`."""
+
+    requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    throttled: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, status: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.statuses[status] += 1
+
+    def as_json(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+                "throttled": self.throttled,
+            }
+
+
+class SandboxApp:
+    """Everything a request needs: config, clock, account, limiter, faults, counters."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.clock = SandboxClock(config)
+        self.account = SyntheticAccount(config)
+        self.routes = Routes(config, self.account, self.clock)
+        self.limiter = SlidingWindowLimiter(config.rate_limit_per_minute)
+        self.faults = FaultPlan(config.faults, config.fault_kinds, config.seed)
+        self.stats = ServerStats()
+
+    def control(self, path: str) -> Response:
+        """Unauthenticated helpers for tests and tools; not part of Wistia's API."""
+        if path == "/_sandbox/health":
+            return json_response(200, {"status": "ok"})
+        if path == "/_sandbox/stats":
+            return json_response(200, self.stats.as_json() | {"faults": self.faults.counts()})
+        return json_response(404, {"error": "unknown sandbox control path"})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from the base class
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        app = self.server.app
+        parts = urlsplit(self.path)
+        if parts.path.startswith(CONTROL_PREFIX):
+            self._send(app.control(parts.path))
+            return
+        query = parse_qs(parts.query, keep_blank_values=True)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        app.clock.on_request()
+        retry_after = app.limiter.check(_limiter_key(headers, query))
+        if retry_after is not None:
+            app.stats.throttled += 1
+            status = app.config.rate_limit_status
+            self._send(
+                Response(status, b"Rate limit exceeded", "text/plain", {"Retry-After": str(retry_after)})
+            )
+            return
+        fault = app.faults.next(parts.path)
+        if fault is not None:
+            log.info("injecting fault %s on %s", fault, parts.path)
+            if self._fault(fault, method, parts.path, query, headers):
+                return
+        self._send(app.routes.dispatch(method, parts.path, query, headers))
+
+    def _fault(self, kind: str, method: str, path: str, query: Any, headers: dict[str, str]) -> bool:
+        """Apply a fault; True when the request is fully handled (no normal response follows)."""
+        app = self.server.app
+        if kind == "http_500":
+            self._send(json_response(500, {"error": "Internal server error"}))
+        elif kind == "http_502":
+            self._send(Response(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"))
+        elif kind == "http_503":
+            self._send(Response(503, b"Service Unavailable", "text/plain", {"Retry-After": "1"}))
+        elif kind == "slow":
+            time.sleep(app.config.fault_slow_seconds)
+            return False
+        elif kind == "timeout":
+            time.sleep(app.config.fault_timeout_seconds)
+            self._drop()
+        elif kind == "dropped":
+            self._drop()
+        elif kind in ("truncated", "invalid_json"):
+            resp = app.routes.dispatch(method, path, query, headers)
+            cut = resp.body[: max(1, len(resp.body) // 2)]
+            if kind == "invalid_json":  # a complete HTTP message whose body is not JSON
+                self._send(Response(resp.status, cut, resp.content_type, resp.headers))
+            else:  # the connection breaks mid-body
+                self._send_head(resp, len(resp.body))
+                self.wfile.write(cut)
+                self._drop()
+        app.stats.record(0 if kind in ("timeout", "dropped", "truncated") else 200)
+        return True
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+
+    def _send_head(self, resp: Response, length: int) -> None:
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(length))
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+
+    def _send(self, resp: Response) -> None:
+        self.server.app.stats.record(resp.status)
+        self._send_head(resp, len(resp.body))
+        self.wfile.write(resp.body)
+
+
+def _limiter_key(headers: dict[str, str], query: dict[str, list[str]]) -> str:
+    """One window per credential (Wistia counts per account); the raw token is never stored as is."""
+    import hashlib
+
+    cred = headers.get("authorization") or ",".join(query.get("api_password", [])) or "anonymous"
+    return hashlib.sha256(cred.encode()).hexdigest()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
+        self.app = app
+        super().__init__(address, _Handler)
+
+
+class Sandbox:
+    """A running sandbox server: `base_url` is what goes in WISTIA_API_URL."""
+
+    def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.config = config
+        self.app = SandboxApp(config)
+        self._server = _Server((host, port), self.app)
+        self.host = host
+        self.port = int(self._server.server_address[1])
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def token(self) -> str:
+        return self.config.token
+
+    @property
+    def account(self) -> SyntheticAccount:
+        return self.app.account
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever(poll_interval=0.2)
+
+    def start(self) -> Sandbox:
+        self._thread = threading.Thread(target=self.serve_forever, name="wistia-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def stats(self) -> dict[str, Any]:
+        return json.loads(self.app.control("/_sandbox/stats").body)  # type: ignore[no-any-return]
+
+
+@contextmanager
+def run_sandbox(config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> Iterator[Sandbox]:
+    """Start a sandbox on a free port in a background thread; stop it on exit."""
+    sandbox = Sandbox(config or SandboxConfig(), host, port).start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()

@@ -1,0 +1,41 @@
+"""Settings from the environment and an optional ``.env`` file.
+
+One object, read once per command. The token is a ``SecretStr`` so that printing the settings, logging
+them or putting them in an exception never shows it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REAL_API_URL = "https://api.wistia.com/v1"
+
+
+class Settings(BaseSettings):
+    """Every setting the product reads; `.env.example` lists them all."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    wistia_api_token: SecretStr | None = Field(
+        default=None, description="Wistia API token (Account Settings -> API). Unset: use the sandbox."
+    )
+    wistia_api_url: str = Field(default=REAL_API_URL, description="Base URL of the Wistia API v1.")
+    lake_uri: str = Field(default="./lake", description="Root of the lake: a local folder or s3://bucket/prefix.")
+    wistia_requests_per_minute: int = Field(
+        default=600, ge=1, description="Client-side pacing budget; Wistia allows 600 requests/minute/account."
+    )
+    log_format: str = Field(default="text", pattern="^(text|json)$", description="Log output: text or json.")
+
+    @property
+    def uses_real_api(self) -> bool:
+        """True when a token is set and the URL is Wistia's own."""
+        return self.wistia_api_token is not None and self.wistia_api_url.rstrip("/") == REAL_API_URL
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build `Settings(...)` directly instead)."""
+    return Settings()
