@@ -23,7 +23,9 @@ class Settings(BaseSettings):
         default=None, description="Wistia API token (Account Settings -> API). Unset: use the sandbox."
     )
     wistia_api_url: str = Field(default=REAL_API_URL, description="Base URL of the Wistia API v1.")
-    lake_uri: str = Field(default="./lake", description="Root of the lake: a local folder or s3://bucket/prefix.")
+    lake_uri: str = Field(
+        default="./lake", description="Root of the lake: a local folder or s3://bucket/prefix."
+    )
     wistia_requests_per_minute: int = Field(
         default=600, ge=1, description="Client-side pacing budget; Wistia allows 600 requests/minute/account."
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,7 @@ _ALNUM = string.ascii_lowercase + string.digits
 
 
 def day_start_ts(day_ordinal: int) -> int:
-    return int(datetime.combine(date.fromordinal(day_ordinal), datetime.min.time(), timezone.utc).timestamp())
+    return int(datetime.combine(date.fromordinal(day_ordinal), datetime.min.time(), UTC).timestamp())
 
 
 def _hashed_id(rng: np.random.Generator) -> str:
@@ -68,7 +68,7 @@ class Media:
 
     @property
     def created_day(self) -> int:
-        return datetime.fromtimestamp(self.created_ts, tz=timezone.utc).date().toordinal()
+        return datetime.fromtimestamp(self.created_ts, tz=UTC).date().toordinal()
 
 
 class Catalog:
@@ -123,8 +123,10 @@ class Catalog:
                     project=m if m < profile.n_projects else int(rng.integers(0, profile.n_projects)),
                     duration_seconds=round(duration, 2),
                     created_ts=created_ts,
-                    updated_ts=min(created_ts + int(rng.integers(0, 30 * DAY_SECONDS)),
-                                   day_start_ts(self.nominal_last_day - 1)),
+                    updated_ts=min(
+                        created_ts + int(rng.integers(0, 30 * DAY_SECONDS)),
+                        day_start_ts(self.nominal_last_day - 1),
+                    ),
                     archived=bool(rng.random() < 0.08),
                     play_rate=float(rng.uniform(0.18, 0.72)),
                     beta_a=mean_pv * concentration,
@@ -132,8 +134,16 @@ class Catalog:
                     base_loads=float(rng.lognormal(0, 0.8)),
                     decay_days=float(rng.uniform(15, 150)),
                     has_actions=bool(rng.random() < 0.4),
-                    tags=tuple(sorted({str(t) for t in rng.choice(["demo", "social", "launch", "evergreen",
-                                                                    "webinar", "sales"], size=2)})),
+                    tags=tuple(
+                        sorted(
+                            {
+                                str(t)
+                                for t in rng.choice(
+                                    ["demo", "social", "launch", "evergreen", "webinar", "sales"], size=2
+                                )
+                            }
+                        )
+                    ),
                 )
             )
         self.channel_p = rng.dirichlet(np.array(vocab.CHANNEL_BASE_WEIGHTS) * 12, size=profile.n_medias)
@@ -146,18 +156,22 @@ class Catalog:
         self.media_by_hashed = {m.hashed_id: m for m in medias}
         self.media_by_id = {str(m.id): m for m in medias}
         self.project_by_key = {p.hashed_id: p for p in self.projects} | {str(p.id): p for p in self.projects}
-        self.cutover_day = self.history_start + int(0.3 * profile.history_days)  # older key/timestamp format before
+        self.cutover_day = self.history_start + int(
+            0.3 * profile.history_days
+        )  # older key/timestamp format before
         self._cohort_cum = np.zeros(1, dtype=np.int64)
         self._cohort_until = self.history_start - 1
         self.ensure_cohorts(max(self.first_sync_today, self.nominal_last_day) + 2)
 
-    # ---- expected volume -------------------------------------------------------------------------------------
+    # ---- expected volume
     def expected_loads(self, media: int, days: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Expected loads of `media` on each day ordinal (0 before its release day)."""
         m = self.medias[media]
         age = days - m.created_day
         weekday = WEEKDAY_FACTOR[(days - 1) % 7]  # ordinal 1 (0001-01-01) was a Monday
-        trend = 1 + 0.3 * np.clip((days - self.history_start) / max(self.config.profile.history_days, 1), 0, 2)
+        trend = 1 + 0.3 * np.clip(
+            (days - self.history_start) / max(self.config.profile.history_days, 1), 0, 2
+        )
         decay = 0.35 + 0.65 * np.exp(-np.clip(age, 0, None) / m.decay_days)
         lam = self._scale * m.base_loads * weekday * trend * decay
         return np.where(age >= 0, lam, 0.0)
@@ -170,16 +184,20 @@ class Catalog:
             total += self.expected_loads(m.index, days) * m.play_rate
         return total
 
-    # ---- visitor cohorts ------------------------------------------------------------------------------------
+    # ---- visitor cohorts
     def ensure_cohorts(self, last_day: int) -> None:
         """Visitors are numbered by cohort (the day they first appear); extend the numbering to last_day."""
         if last_day <= self._cohort_until:
             return
-        sizes = np.maximum(3, np.round(self.expected_sessions(self.history_start, last_day) * VISITORS_PER_SESSION))
+        sizes = np.maximum(
+            3, np.round(self.expected_sessions(self.history_start, last_day) * VISITORS_PER_SESSION)
+        )
         self._cohort_cum = np.concatenate([[0], np.cumsum(sizes.astype(np.int64))])
         self._cohort_until = last_day
 
-    def cohort_bounds(self, day: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def cohort_bounds(
+        self, day: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """First visitor index and size of the cohort of each day ordinal."""
         off = day - self.history_start
         return self._cohort_cum[off], self._cohort_cum[off + 1] - self._cohort_cum[off]
@@ -204,4 +222,4 @@ def history_dates(catalog: Catalog, last_day: int) -> list[date]:
 
 
 def ts_to_date(ts: int) -> date:
-    return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=ts)).date()
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=ts)).date()

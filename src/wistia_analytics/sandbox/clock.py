@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from wistia_analytics.sandbox.config import SandboxConfig
 
@@ -13,7 +13,7 @@ class SandboxClock:
 
     def __init__(self, config: SandboxConfig) -> None:
         self._pinned = config.today is not None
-        base = datetime.combine(config.resolved_today(), config.time_of_day, tzinfo=timezone.utc)
+        base = datetime.combine(config.resolved_today(), config.time_of_day, tzinfo=UTC)
         self._base_ts = int(base.timestamp())
         self._tick = config.tick_seconds
         self._requests = 0
@@ -26,8 +26,8 @@ class SandboxClock:
     def now_ts(self) -> int:
         """Unix seconds, UTC."""
         if not self._pinned:
-            return int(datetime.now(timezone.utc).timestamp() + self._requests * self._tick)
+            return int(datetime.now(UTC).timestamp() + self._requests * self._tick)
         return int(self._base_ts + self._requests * self._tick)
 
     def today(self) -> date:
-        return datetime.fromtimestamp(self.now_ts(), tz=timezone.utc).date()
+        return datetime.fromtimestamp(self.now_ts(), tz=UTC).date()

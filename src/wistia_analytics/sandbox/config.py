@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-SizeName = Literal["tiny", "small", "large"]
-FaultKind = Literal["http_500", "http_502", "http_503", "slow", "timeout", "truncated", "invalid_json", "dropped"]
+SizeName = Literal["empty", "tiny", "small", "large"]
+FaultKind = Literal[
+    "http_500", "http_502", "http_503", "slow", "timeout", "truncated", "invalid_json", "dropped"
+]
 
-DEFAULT_TOKEN = "sandbox-token"  # documented; the sandbox accepts exactly one bearer token
+DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - documented; the sandbox accepts exactly one bearer token
 DEFAULT_PORT = 8765
 ALL_FAULT_KINDS: tuple[FaultKind, ...] = (
     "http_500",
@@ -36,6 +38,7 @@ class SizeProfile:
 
 
 SIZES: dict[str, SizeProfile] = {
+    "empty": SizeProfile("empty", n_projects=1, n_medias=0, history_days=7, target_events=0),
     "tiny": SizeProfile("tiny", n_projects=2, n_medias=4, history_days=21, target_events=600),
     "small": SizeProfile("small", n_projects=4, n_medias=20, history_days=180, target_events=100_000),
     "large": SizeProfile("large", n_projects=25, n_medias=500, history_days=730, target_events=10_000_000),
@@ -69,7 +72,7 @@ class SandboxConfig:
         return SIZES[self.size]
 
     def resolved_today(self) -> date:
-        return self.today if self.today is not None else datetime.now(timezone.utc).date()
+        return self.today if self.today is not None else datetime.now(UTC).date()
 
     def resolved_history_start(self) -> date:
         if self.history_start is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -28,17 +28,19 @@ SITE = "https://www.northwind-example.com"
 
 def iso_stats(ts: int, legacy: bool = False) -> str:
     """Stats API timestamps: `2025-10-17T17:24:53.000Z` (legacy: `2014-01-27T22:42:53Z`)."""
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ts, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ" if legacy else "%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def iso_data(ts: int) -> str:
     """Data API timestamps: `2013-09-19T15:05:15+00:00`."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def _token(r: random.Random, n: int = 12) -> str:
-    return "".join(r.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(n))
+    return "".join(
+        r.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(n)
+    )
 
 
 def _hex(r: random.Random, n: int = 40) -> str:
@@ -80,7 +82,7 @@ class Renderer:
         self.seed = account.seed
         self.public_token = _hex(random.Random(self.seed * 7 + 1), 32)
 
-    # ---- data API ----------------------------------------------------------------------------------------
+    # ---- data API
     def project_ref(self, p: Project) -> Json:
         return {"id": p.id, "name": p.name, "hashed_id": p.hashed_id}
 
@@ -158,7 +160,7 @@ class Renderer:
             "channelCount": 0,
         }
 
-    # ---- visitors ------------------------------------------------------------------------------------------
+    # ---- visitors
     def visitor_profile(self, visitor: int) -> VisitorProfile:
         h = visitor_hash(visitor, self.seed)
         r = random.Random(h)
@@ -200,10 +202,14 @@ class Renderer:
 
     def visitor_key(self, visitor: int) -> str:
         cohort = self.catalog.cohort_of(visitor) or self.catalog.history_start
-        return visitor_key(visitor, self.account.day_start(cohort), cohort >= self.catalog.cutover_day, self.seed)
+        return visitor_key(
+            visitor, self.account.day_start(cohort), cohort >= self.catalog.cutover_day, self.seed
+        )
 
     def key_for_session(self, session_hash: int, received_ts: int) -> str:
-        return event_key(session_hash, received_ts, day_of(received_ts) >= self.catalog.cutover_day, self.seed)
+        return event_key(
+            session_hash, received_ts, day_of(received_ts) >= self.catalog.cutover_day, self.seed
+        )
 
     def visitor(self, visitor: int, table: VisitorTable, *, listing: bool) -> Json:
         prof = self.visitor_profile(visitor)
@@ -236,7 +242,7 @@ class Renderer:
         }
         return body
 
-    # ---- events --------------------------------------------------------------------------------------------
+    # ---- events
     def embed_url(self, channel: str, m: Media, r: random.Random) -> str:
         if channel == "other" and r.random() < 0.4:
             return f"{r.choice(vocab.PARTNER_HOSTS)}/{m.hashed_id}"

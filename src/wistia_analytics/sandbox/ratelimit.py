@@ -1,4 +1,4 @@
-"""Sliding-window rate limiter: at most N requests per token in any 60 seconds, like Wistia's account limit."""
+"""Sliding-window rate limiter: at most N requests per token in any 60 s, like Wistia's account limit."""
 
 from __future__ import annotations
 

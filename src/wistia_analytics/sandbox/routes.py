@@ -40,7 +40,7 @@ def json_response(status: int, payload: Any) -> Response:
     return Response(status, json.dumps(payload, separators=(",", ":")).encode())
 
 
-class BadParam(Exception):
+class BadParamError(Exception):
     """A malformed query parameter: 422 on stats routes, 400 on data routes."""
 
 
@@ -60,7 +60,7 @@ def _int(q: Query, name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise BadParam(f"Invalid value for {name}: {raw!r} (expected an integer)") from None
+        raise BadParamError(f"Invalid value for {name}: {raw!r} (expected an integer)") from None
 
 
 def _date(q: Query, name: str) -> date | None:
@@ -68,11 +68,11 @@ def _date(q: Query, name: str) -> date | None:
     if raw is None or raw == "":
         return None
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-        raise BadParam(f"Invalid date for {name}: {raw!r} (expected YYYY-MM-DD)")
+        raise BadParamError(f"Invalid date for {name}: {raw!r} (expected YYYY-MM-DD)")
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise BadParam(f"Invalid date for {name}: {raw!r} (expected YYYY-MM-DD)") from None
+        raise BadParamError(f"Invalid date for {name}: {raw!r} (expected YYYY-MM-DD)") from None
 
 
 def _paging(q: Query, default_per_page: int) -> tuple[int, int]:
@@ -119,7 +119,7 @@ class Routes:
         ]
         self.table = [(re.compile(p + "$"), h, stats) for p, h, stats in table]
 
-    # ---- dispatch -------------------------------------------------------------------------------------------
+    # ---- dispatch
     def authorized(self, headers: dict[str, str], q: Query) -> bool:
         expected = self.config.token.encode()
         auth = headers.get("authorization", "")
@@ -132,9 +132,9 @@ class Routes:
             except (ValueError, UnicodeDecodeError):
                 return False
             return user == "api" and hmac.compare_digest(password.encode(), expected)
-        password = _one(q, "api_password")
-        if self.config.legacy_auth and password:
-            return hmac.compare_digest(password.encode(), expected)
+        given = _one(q, "api_password")
+        if self.config.legacy_auth and given:
+            return hmac.compare_digest(given.encode(), expected)
         return False
 
     def dispatch(self, method: str, path: str, q: Query, headers: dict[str, str]) -> Response:
@@ -148,11 +148,11 @@ class Routes:
                 return json_response(405, {"error": f"Method {method} not allowed on the sandbox"})
             try:
                 return handler(match, q, self.clock.now_ts())
-            except BadParam as exc:
+            except BadParamError as exc:
                 return json_response(422 if is_stats else 400, {"error": str(exc)})
         return json_response(404, {"error": f"No route matches {path}"})
 
-    # ---- helpers --------------------------------------------------------------------------------------------
+    # ---- helpers
     def _media(self, key: str) -> Media | None:
         return self.catalog.media_for(key)
 
@@ -194,7 +194,7 @@ class Routes:
             watch += life["watch_seconds"]
         return {"load_count": loads, "play_count": plays, "hours_watched": watch / 3600}
 
-    # ---- data API ------------------------------------------------------------------------------------------
+    # ---- data API
     def medias_list(self, _: re.Match[str], q: Query, now_ts: int) -> Response:
         offset, per_page = _paging(q, self.config.default_per_page)
         medias = list(self.catalog.medias)
@@ -221,7 +221,7 @@ class Routes:
             "position": lambda m: m.index,
         }
         if sort_by not in keys:
-            raise BadParam(f"Invalid sort_by: {sort_by!r}")
+            raise BadParamError(f"Invalid sort_by: {sort_by!r}")
         medias.sort(key=keys[sort_by], reverse=_one(q, "sort_direction") == "0")
         return json_response(200, [self.render.media(m) for m in medias[offset : offset + per_page]])
 
@@ -268,7 +268,7 @@ class Routes:
             "mediaCount": lambda p: (counts[p.index], p.id),
         }
         if sort_by not in keys:
-            raise BadParam(f"Invalid sort_by: {sort_by!r}")
+            raise BadParamError(f"Invalid sort_by: {sort_by!r}")
         projects.sort(key=keys[sort_by], reverse=_one(q, "sort_direction") == "0")
         return json_response(200, [self.render.project(p) for p in projects[offset : offset + per_page]])
 
@@ -284,7 +284,7 @@ class Routes:
     def account_show(self, _: re.Match[str], q: Query, now_ts: int) -> Response:
         return json_response(200, self.render.account_info())
 
-    # ---- stats API -------------------------------------------------------------------------------------------
+    # ---- stats API
     def stats_account(self, _: re.Match[str], q: Query, now_ts: int) -> Response:
         return json_response(200, self._lifetime(self.catalog.medias, now_ts))
 
@@ -373,7 +373,7 @@ class Routes:
             draw = self.account.identified_mask(order)
             limits = {"has_name": 14, "has_email": 12, "identified_by_email_gate": 8}
             if flt not in limits:
-                raise BadParam(f"Invalid filter: {flt!r}")
+                raise BadParamError(f"Invalid filter: {flt!r}")
             order = order[draw < np.uint64(limits[flt])]
         search = _one(q, "search")
         if search:
@@ -425,9 +425,13 @@ class Routes:
         if coords is None:
             return None
         ref = self.account.event(*coords, now_ts=now_ts)
-        if ref is None or self.render.key_for_session(
-            int(ref.cell.session_hash[ref.index]), int(ref.cell.received_ts[ref.index])
-        ) != key:
+        if (
+            ref is None
+            or self.render.key_for_session(
+                int(ref.cell.session_hash[ref.index]), int(ref.cell.received_ts[ref.index])
+            )
+            != key
+        ):
             return None
         return ref
 

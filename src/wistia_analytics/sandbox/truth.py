@@ -73,7 +73,7 @@ class SyntheticAccount:
         self._visitor_base: tuple[int, VisitorTable] | None = None
         self._visitor_cache: tuple[int, VisitorTable] | None = None
 
-    # ---- cells ------------------------------------------------------------------------------------------
+    # ---- cells
     def _make_cell(self, media: int, day: int) -> Cell:
         with self._lock:
             self.catalog.ensure_cohorts(day)
@@ -114,7 +114,7 @@ class SyntheticAccount:
                 self._settled[media, off] = True
         return stats
 
-    # ---- media and account aggregates ------------------------------------------------------------------------
+    # ---- media and account aggregates
     def media_lifetime(self, media: int, now_ts: int) -> dict[str, float]:
         m = self.catalog.medias[media]
         loads = plays = 0
@@ -132,7 +132,9 @@ class SyntheticAccount:
         m = self.catalog.medias[media]
         seen = [
             c.visitor[c.visible_mask(now_ts)]
-            for c in (self.cell(media, d) for d in self.media_days(m, self.catalog.history_start, day_of(now_ts)))
+            for c in (
+                self.cell(media, d) for d in self.media_days(m, self.catalog.history_start, day_of(now_ts))
+            )
         ]
         return int(np.unique(np.concatenate(seen)).size) if seen else 0
 
@@ -152,7 +154,7 @@ class SyntheticAccount:
         watched = sessions - np.cumsum(counts)[:-1]
         return watched.astype(np.int64), sessions
 
-    # ---- events --------------------------------------------------------------------------------------------
+    # ---- events
     def retention_first_day(self, now_ts: int) -> int:
         return day_of(now_ts) - EVENT_RETENTION_DAYS + 1
 
@@ -169,7 +171,9 @@ class SyntheticAccount:
         return sum(self.cell_stats(m, day, now_ts).plays for m in medias)
 
     @lru_cache(maxsize=16)  # noqa: B019 - one account per server, the cache lives as long as it does
-    def _day_sorted(self, day: int, medias: tuple[int, ...], visitor: int | None, now_ts: int) -> list[EventRef]:
+    def _day_sorted(
+        self, day: int, medias: tuple[int, ...], visitor: int | None, now_ts: int
+    ) -> list[EventRef]:
         refs: list[tuple[Cell, npt.NDArray[np.int64]]] = []
         for m in medias:
             if day < self.catalog.medias[m].created_day:
@@ -237,7 +241,7 @@ class SyntheticAccount:
             return None
         return EventRef(c, index)
 
-    # ---- visitors ------------------------------------------------------------------------------------------
+    # ---- visitors
     def _scan_visitors(self, first_day: int, last_day: int, now_ts: int, into: VisitorTable) -> None:
         for day in range(first_day, last_day + 1):
             for m in range(len(self.catalog.medias)):

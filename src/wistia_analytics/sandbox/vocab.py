@@ -65,7 +65,15 @@ CHANNEL_QUERY_VARIANTS: dict[str, tuple[str, ...]] = {
 }
 
 CAMPAIGNS = ("spring_launch", "q3_webinar", "brand_awareness", "retargeting", "product_tour", "case_study")
-SITE_PATHS = ("", "blog/how-we-ship", "product/tour", "customers", "pricing", "webinars/replay", "resources/guide")
+SITE_PATHS = (
+    "",
+    "blog/how-we-ship",
+    "product/tour",
+    "customers",
+    "pricing",
+    "webinars/replay",
+    "resources/guide",
+)
 PARTNER_HOSTS = ("https://partner-example.org/reviews", "https://community.example.net/threads/video")
 
 PROJECT_NAMES = (
@@ -100,9 +108,17 @@ MEDIA_TOPICS = (
 
 COUNTRIES: tuple[tuple[str, float, tuple[tuple[str, str, float, float], ...]], ...] = (
     # country, weight, (region, city, lat, lon)...
-    ("US", 0.42, (("California", "San Francisco", 37.7749, -122.4194), ("New York", "New York", 40.7128, -74.006),
-                  ("Texas", "Austin", 30.2672, -97.7431), ("Florida", "Miami", 25.7617, -80.1918),
-                  ("WA", "Seattle", 47.6103, -122.334))),
+    (
+        "US",
+        0.42,
+        (
+            ("California", "San Francisco", 37.7749, -122.4194),
+            ("New York", "New York", 40.7128, -74.006),
+            ("Texas", "Austin", 30.2672, -97.7431),
+            ("Florida", "Miami", 25.7617, -80.1918),
+            ("WA", "Seattle", 47.6103, -122.334),
+        ),
+    ),
     ("GB", 0.10, (("England", "London", 51.5072, -0.1276), ("Scotland", "Edinburgh", 55.9533, -3.1883))),
     ("CA", 0.07, (("Ontario", "Toronto", 43.6532, -79.3832), ("Quebec", "Montreal", 45.5019, -73.5674))),
     ("DE", 0.07, (("Berlin", "Berlin", 52.52, 13.405), ("Bavaria", "Munich", 48.1351, 11.582))),
@@ -114,8 +130,18 @@ COUNTRIES: tuple[tuple[str, float, tuple[tuple[str, str, float, float], ...]], .
     ("JP", 0.04, (("Tokyo", "Tokyo", 35.6762, 139.6503),)),
     ("NL", 0.04, (("North Holland", "Amsterdam", 52.3676, 4.9041),)),
 )
-ORGS = ("Comcast Cable", "Verizon Business", "Deutsche Telekom AG", "BT Public Internet Service", "Onvia.com",
-        "CABLEVISION S.A.", "Amazon.com", "Google LLC", "Reliance Jio", "Rogers Communications")
+ORGS = (
+    "Comcast Cable",
+    "Verizon Business",
+    "Deutsche Telekom AG",
+    "BT Public Internet Service",
+    "Onvia.com",
+    "CABLEVISION S.A.",
+    "Amazon.com",
+    "Google LLC",
+    "Reliance Jio",
+    "Rogers Communications",
+)
 DEVICES: tuple[tuple[str, str, str, bool, float], ...] = (
     # browser, version, platform, mobile, weight
     ("Chrome", "141", "mac", False, 0.22),
@@ -127,10 +153,68 @@ DEVICES: tuple[tuple[str, str, str, bool, float], ...] = (
     ("Chrome", "141", "Android", True, 0.12),
     ("Unknown Browser", "0", "iOS (iPhone)", True, 0.05),
 )
-FIRST_NAMES = ("Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jamal", "Kira", "Luis",
-               "Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tariq", "Uma", "Viktor", "Wen", "Yara")
-LAST_NAMES = ("Okafor", "Lindqvist", "Moreau", "Patel", "Garcia", "Nakamura", "Schmidt", "Kowalski", "Haddad",
-              "Osei", "Rossi", "Fischer", "Silva", "Chen", "Novak", "Dubois")
-COMPANIES = ("Northwind Traders", "Contoso Ltd", "Fabrikam", "Globex", "Initech", "Umbrella Health",
-             "Stark Logistics", "Wayne Analytics", "Acme Corp", "Hooli")
-TITLES = ("Marketing Manager", "Head of Growth", "VP Sales", "Content Strategist", "CTO", "Product Marketer", None)
+FIRST_NAMES = (
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jamal",
+    "Kira",
+    "Luis",
+    "Maya",
+    "Noah",
+    "Olga",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Yara",
+)
+LAST_NAMES = (
+    "Okafor",
+    "Lindqvist",
+    "Moreau",
+    "Patel",
+    "Garcia",
+    "Nakamura",
+    "Schmidt",
+    "Kowalski",
+    "Haddad",
+    "Osei",
+    "Rossi",
+    "Fischer",
+    "Silva",
+    "Chen",
+    "Novak",
+    "Dubois",
+)
+COMPANIES = (
+    "Northwind Traders",
+    "Contoso Ltd",
+    "Fabrikam",
+    "Globex",
+    "Initech",
+    "Umbrella Health",
+    "Stark Logistics",
+    "Wayne Analytics",
+    "Acme Corp",
+    "Hooli",
+)
+TITLES = (
+    "Marketing Manager",
+    "Head of Growth",
+    "VP Sales",
+    "Content Strategist",
+    "CTO",
+    "Product Marketer",
+    None,
+)

@@ -1,0 +1,145 @@
+"""The `wistia-analytics` command line. Each command is a thin shell over the package's modules."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from wistia_analytics import __version__
+from wistia_analytics.sandbox.config import ALL_FAULT_KINDS, DEFAULT_PORT, DEFAULT_TOKEN, SIZES, SandboxConfig
+
+app = typer.Typer(
+    name="wistia-analytics",
+    help="Wistia video-engagement analytics: API -> Bronze/Silver/Gold lake -> dashboard.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _parse_day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (expected YYYY-MM-DD)", param_hint=option
+        ) from None
+
+
+def _fault_kinds(value: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in value.split(",") if k.strip())
+    unknown = sorted(set(kinds) - set(ALL_FAULT_KINDS))
+    if unknown:
+        raise typer.BadParameter(f"unknown fault kinds {unknown}; choose from {', '.join(ALL_FAULT_KINDS)}")
+    return kinds
+
+
+@app.command()
+def version() -> None:
+    """Print the package version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = DEFAULT_PORT,
+    token: Annotated[str, typer.Option(help="The one bearer token the sandbox accepts.")] = DEFAULT_TOKEN,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic account: same seed, same data.")] = 42,
+    size: Annotated[str, typer.Option(help="Account size: tiny, small or large.")] = "small",
+    today: Annotated[
+        str | None, typer.Option(help="Pin the sandbox's date (YYYY-MM-DD; the clock then reads 12:00 UTC).")
+    ] = None,
+    rate_limit: Annotated[
+        int,
+        typer.Option("--rate-limit", help="Requests per minute per token (sliding 60 s window); 0 = off."),
+    ] = 600,
+    rate_limit_status: Annotated[int, typer.Option(help="Status when throttling: 429 or 503.")] = 429,
+    faults: Annotated[
+        float, typer.Option(help="Fraction of requests answered with an injected fault.")
+    ] = 0.0,
+    fault_kinds: Annotated[
+        str, typer.Option(help=f"Comma-separated fault kinds to draw from: {','.join(ALL_FAULT_KINDS)}.")
+    ] = ",".join(ALL_FAULT_KINDS),
+    fault_timeout_seconds: Annotated[float, typer.Option(help="How long a 'timeout' fault stalls.")] = 20.0,
+    late_fraction: Annotated[
+        float, typer.Option(help="Share of sessions that show up 1-2 days after they happened.")
+    ] = 0.03,
+    history_start: Annotated[
+        str | None,
+        typer.Option(help="First day with data (YYYY-MM-DD); default: today minus the size's history."),
+    ] = None,
+    tick_seconds: Annotated[
+        float,
+        typer.Option(help="Advance the clock this much per request (new events arrive while you page)."),
+    ] = 0.0,
+    log_level: Annotated[str, typer.Option(help="Log level (INFO shows injected faults).")] = "WARNING",
+) -> None:
+    """Serve a deterministic synthetic Wistia account over the Wistia API v1 routes."""
+    from wistia_analytics.sandbox.server import Sandbox
+
+    if size not in SIZES:
+        raise typer.BadParameter(f"choose from {', '.join(SIZES)}", param_hint="--size")
+    if rate_limit_status not in (429, 503):
+        raise typer.BadParameter("must be 429 or 503", param_hint="--rate-limit-status")
+    if not 0.0 <= faults <= 1.0:
+        raise typer.BadParameter("must be between 0 and 1", param_hint="--faults")
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = SandboxConfig(
+        seed=seed,
+        size=size,  # type: ignore[arg-type]
+        today=_parse_day(today, "--today"),
+        history_start=_parse_day(history_start, "--history-start"),
+        tick_seconds=tick_seconds,
+        token=token,
+        rate_limit_per_minute=rate_limit,
+        rate_limit_status=rate_limit_status,
+        faults=faults,
+        fault_kinds=_fault_kinds(fault_kinds),  # type: ignore[arg-type]
+        fault_timeout_seconds=fault_timeout_seconds,
+        late_fraction=late_fraction,
+    )
+    try:
+        server = Sandbox(config, host=host, port=port)
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    shown = token if token == DEFAULT_TOKEN else "<the value given to --token>"
+    typer.echo(
+        f"Sandbox ready: {config.profile.name} account, seed {seed}, "
+        f"{len(server.account.catalog.medias)} medias"
+    )
+    typer.echo(f"WISTIA_API_URL={server.base_url}")
+    typer.echo(f"WISTIA_API_TOKEN={shown}")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.stop()
+
+
+@app.command()
+def demo(
+    size: Annotated[str, typer.Option(help="Sandbox account size.")] = "small",
+    port: Annotated[int, typer.Option(help="Sandbox port (0: any free port).")] = DEFAULT_PORT,
+    serve: Annotated[bool, typer.Option(help="Keep serving until Ctrl-C.")] = True,
+) -> None:
+    """Run the main job on the embedded default: start the sandbox and show what it serves."""
+    from wistia_analytics.demo import run_demo
+
+    raise typer.Exit(run_demo(size=size, port=port, serve=serve))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
