@@ -1,0 +1,113 @@
+"""Run records: one JSON file per run in ``_runs/<run_id>.json``, the lake's own audit trail.
+
+Written when a run starts (status ``running``), optionally checkpointed, and rewritten when it ends, each
+time atomically. A record left at ``running`` with no live lake lock is a run that crashed. Everything
+free-form (command, errors, extra) is passed through `redact` first: secrets are never written.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from wistia_analytics.lake.bronze import BronzeFile
+from wistia_analytics.lake.clock import utc_iso
+from wistia_analytics.lake.layout import RUNS_ROOT, check_run_id, run_file
+from wistia_analytics.lake.redact import drop_secret_keys, redact_text
+from wistia_analytics.lake.storage import Storage
+
+MAX_ERRORS = 100  # a run failing on every media must not produce a huge record
+MAX_ERROR_CHARS = 2000
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCESS = "success"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+def new_run_id(now: datetime) -> str:
+    """``20261125T174512Z-1a2b3c``: sorts by start time (to the second), random suffix for uniqueness."""
+    stamp = utc_iso(now.replace(microsecond=0))
+    return f"{stamp.replace('-', '').replace(':', '')}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class RunRecord:
+    """What one run did. Counters are plain fields: the caller increments them as it goes."""
+
+    run_id: str
+    command: str
+    started_at: str
+    status: RunStatus = RunStatus.RUNNING
+    ended_at: str | None = None
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0  # 429 / 503 answers
+    records: dict[str, int] = field(default_factory=dict)
+    files_written: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    errors_dropped: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add_file(self, written: BronzeFile) -> None:
+        self.records[written.stream] = self.records.get(written.stream, 0) + written.record_count
+        self.files_written.append(written.path)
+
+    def add_error(self, message: str, *, known_secrets: Iterable[str] = ()) -> None:
+        """Keep a redacted, truncated message (pass the actual secret values in `known_secrets`)."""
+        if len(self.errors) >= MAX_ERRORS:
+            self.errors_dropped += 1
+            return
+        self.errors.append(redact_text(message, known_secrets)[:MAX_ERROR_CHARS])
+
+    def to_json(self) -> bytes:
+        doc = asdict(self)
+        doc["status"] = str(self.status)
+        doc["command"] = redact_text(self.command)
+        doc["errors"] = [redact_text(e) for e in self.errors]
+        doc["extra"] = drop_secret_keys(self.extra)
+        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> RunRecord:
+        doc = json.loads(data)
+        doc["status"] = RunStatus(doc["status"])
+        known = {name: doc[name] for name in cls.__dataclass_fields__ if name in doc}
+        return cls(**known)
+
+
+def save_run(storage: Storage, record: RunRecord) -> None:
+    """Write (or checkpoint) the record atomically."""
+    storage.write_bytes(run_file(record.run_id), record.to_json())
+
+
+def start_run(storage: Storage, run_id: str, command: str, started_at: datetime) -> RunRecord:
+    """Create the record with status ``running`` and write it."""
+    record = RunRecord(check_run_id(run_id), command, utc_iso(started_at))
+    save_run(storage, record)
+    return record
+
+
+def finish_run(storage: Storage, record: RunRecord, status: RunStatus, ended_at: datetime) -> None:
+    """Set the final status and end time, and write the record."""
+    if status is RunStatus.RUNNING:
+        raise ValueError("a finished run needs a final status, not 'running'")
+    record.status, record.ended_at = status, utc_iso(ended_at)
+    save_run(storage, record)
+
+
+def load_run(storage: Storage, run_id: str) -> RunRecord:
+    return RunRecord.from_json(storage.read_bytes(run_file(run_id)))
+
+
+def latest_runs(storage: Storage, n: int = 10) -> list[RunRecord]:
+    """The `n` most recent run records, newest first (by run id, i.e. start second)."""
+    paths = storage.list(RUNS_ROOT, suffix=".json")
+    return [RunRecord.from_json(storage.read_bytes(p)) for p in sorted(paths, reverse=True)[: max(n, 0)]]

@@ -1,0 +1,293 @@
+"""The one door to the lake: every read and write of lake files goes through `Storage`.
+
+Keeping all I/O here means atomicity and path safety are decided once. Paths are POSIX paths relative
+to the lake root (``bronze/wistia/medias/...``); the root is a local folder or an fsspec URL
+(``s3://bucket/prefix``, ``memory://...``).
+
+Atomicity: a reader never sees a half-written file. Locally, bytes go to a hidden temp file in the
+target folder, are fsynced, then renamed over the target and the folder is fsynced. On object stores a
+single PUT is atomic by itself. Names whose last segment starts with ``.`` are reserved for those temp
+files: they are rejected as paths and never listed.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import errno
+import os
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import IO, Any, cast
+
+import fsspec  # type: ignore[import-untyped]
+
+_TEMP_SUFFIX = ".tmp"
+
+
+class LakePathError(ValueError):
+    """A path that is not a clean relative path inside the lake."""
+
+
+def check_rel_path(rel_path: str) -> str:
+    """Return `rel_path` if it is a clean POSIX path inside the lake, else raise `LakePathError`.
+
+    Rejected: empty, absolute, backslashes, NUL, empty/``.``/``..`` segments (no escaping the root),
+    and segments starting with ``.`` (reserved for in-flight temp files).
+    """
+    if not isinstance(rel_path, str) or not rel_path:
+        raise LakePathError(f"lake path must be a non-empty string, got {rel_path!r}")
+    if rel_path.startswith("/") or "\\" in rel_path or "\x00" in rel_path:
+        raise LakePathError(f"lake path must be relative POSIX, got {rel_path!r}")
+    for segment in rel_path.split("/"):
+        if segment in ("", ".", "..") or segment.startswith("."):
+            raise LakePathError(f"bad segment {segment!r} in lake path {rel_path!r}")
+    return rel_path
+
+
+def _check_prefix(prefix: str) -> str:
+    """A folder prefix for `list`: ``""`` means the root; one trailing slash is tolerated."""
+    prefix = prefix.removesuffix("/")
+    return check_rel_path(prefix) if prefix else ""
+
+
+def _under(rel_path: str, prefix: str) -> bool:
+    return not prefix or rel_path.startswith(prefix + "/")
+
+
+class Storage(ABC):
+    """Atomic byte-level access to a lake root; build one with `Storage.from_uri`."""
+
+    @staticmethod
+    def from_uri(uri: str, **storage_options: Any) -> Storage:
+        """A local folder (plain path or ``file://``) or any fsspec URL such as ``s3://bucket/prefix``.
+
+        `storage_options` go to fsspec (e.g. ``endpoint_url`` for a local S3 server).
+        """
+        if "://" not in uri or uri.startswith("file://"):
+            return LocalStorage(Path(uri.removeprefix("file://")))
+        return FsspecStorage(uri, **storage_options)
+
+    @abstractmethod
+    def uri(self, rel_path: str = "") -> str:
+        """Full location of `rel_path` (a local absolute path, or ``proto://...``); root if empty."""
+
+    @abstractmethod
+    def write_bytes(self, rel_path: str, data: bytes) -> None:
+        """Create or replace `rel_path` with `data` atomically (all or nothing, durable on return)."""
+
+    @abstractmethod
+    def write_bytes_if_absent(self, rel_path: str, data: bytes) -> bool:
+        """Atomically create `rel_path` with `data` only if nothing is there; False if it exists."""
+
+    @abstractmethod
+    def read_bytes(self, rel_path: str) -> bytes:
+        """Whole content; `FileNotFoundError` if absent."""
+
+    @abstractmethod
+    def open_read(self, rel_path: str) -> IO[bytes]:
+        """A binary stream for large files (use as a context manager)."""
+
+    @abstractmethod
+    def exists(self, rel_path: str) -> bool:
+        """True if a file is at `rel_path`."""
+
+    @abstractmethod
+    def list(self, prefix: str = "", suffix: str | None = None) -> builtins.list[str]:
+        """Sorted relative paths of all files below folder `prefix` (recursive), optionally by suffix.
+
+        In-flight temp files are never listed. A missing folder lists as empty.
+        """
+
+    @abstractmethod
+    def delete(self, rel_path: str) -> bool:
+        """Remove `rel_path`; False if it was already absent (so deleting is idempotent)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri()!r})"
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename or creation inside `path` durable (no-op where folders cannot be opened)."""
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStorage(Storage):
+    """A lake in a local folder, with crash-safe writes (temp file, fsync, rename, fsync folder)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.expanduser().resolve()
+
+    def uri(self, rel_path: str = "") -> str:
+        return str(self._path(rel_path)) if rel_path else str(self.root)
+
+    def _path(self, rel_path: str) -> Path:
+        return self.root.joinpath(*check_rel_path(rel_path).split("/"))
+
+    def _ensure_dir(self, folder: Path) -> None:
+        """Create `folder` and missing parents, fsyncing each new entry so it survives a crash."""
+        missing: builtins.list[Path] = []
+        probe = folder
+        while not probe.is_dir():
+            missing.append(probe)
+            probe = probe.parent
+        for new in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                new.mkdir()
+            _fsync_dir(new.parent)
+
+    def _write_temp(self, target: Path, data: bytes) -> Path:
+        """Write `data` to a fresh hidden temp file next to `target`, fsynced; return its path."""
+        self._ensure_dir(target.parent)
+        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}{_TEMP_SUFFIX}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp
+
+    def write_bytes(self, rel_path: str, data: bytes) -> None:
+        target = self._path(rel_path)
+        tmp = self._write_temp(target, data)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(target.parent)
+
+    def write_bytes_if_absent(self, rel_path: str, data: bytes) -> bool:
+        """Complete temp file, then ``os.link`` to the target: link fails with EEXIST like O_EXCL,
+        but the file appears with its full content (an O_EXCL create on the target itself could
+        leave a visible partial file after a crash)."""
+        target = self._path(rel_path)
+        if target.exists():
+            return False
+        tmp = self._write_temp(target, data)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(target.parent)
+        return True
+
+    def read_bytes(self, rel_path: str) -> bytes:
+        return self._path(rel_path).read_bytes()
+
+    def open_read(self, rel_path: str) -> IO[bytes]:
+        return self._path(rel_path).open("rb")
+
+    def exists(self, rel_path: str) -> bool:
+        return self._path(rel_path).is_file()
+
+    def list(self, prefix: str = "", suffix: str | None = None) -> builtins.list[str]:
+        prefix = _check_prefix(prefix)
+        base = self._path(prefix) if prefix else self.root
+        found: builtins.list[str] = []
+        for folder, dirs, files in os.walk(base):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            rel_folder = Path(folder).relative_to(self.root).as_posix()
+            for name in files:
+                if name.startswith(".") or (suffix is not None and not name.endswith(suffix)):
+                    continue
+                found.append(name if rel_folder == "." else f"{rel_folder}/{name}")
+        return sorted(found)
+
+    def delete(self, rel_path: str) -> bool:
+        target = self._path(rel_path)
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(target.parent)
+        return True
+
+
+class FsspecStorage(Storage):
+    """A lake on an fsspec filesystem (S3 and other object stores).
+
+    A single PUT is atomic on object stores, so `write_bytes` needs no temp file.
+
+    TODO(s3): `write_bytes_if_absent` uses fsspec's ``pipe_file(mode="create")``; it is only truly
+    exclusive where the backend implements it with a conditional PUT (S3 ``If-None-Match: *``),
+    otherwise it is check-then-put and two writers can race (Bronze part files and the lake lock
+    rely on it). Verify against the moto server before relying on concurrent runs on S3.
+    """
+
+    def __init__(self, uri: str, **storage_options: Any) -> None:
+        fs, root = fsspec.core.url_to_fs(uri, **storage_options)
+        self.fs = fs
+        self._root = cast(str, root).rstrip("/")
+        self._protocol = uri.split("://", 1)[0]
+
+    def uri(self, rel_path: str = "") -> str:
+        path = self._full(rel_path) if rel_path else self._root
+        return f"{self._protocol}://{path.lstrip('/')}"
+
+    def _full(self, rel_path: str) -> str:
+        return f"{self._root}/{check_rel_path(rel_path)}"
+
+    def write_bytes(self, rel_path: str, data: bytes) -> None:
+        self.fs.pipe_file(self._full(rel_path), data)
+
+    def write_bytes_if_absent(self, rel_path: str, data: bytes) -> bool:
+        try:
+            self.fs.pipe_file(self._full(rel_path), data, mode="create")
+        except FileExistsError:
+            return False
+        except OSError as exc:  # some backends report a failed precondition as a generic OSError
+            if exc.errno == errno.EEXIST:
+                return False
+            raise
+        return True
+
+    def read_bytes(self, rel_path: str) -> bytes:
+        return cast(bytes, self.fs.cat_file(self._full(rel_path)))
+
+    def open_read(self, rel_path: str) -> IO[bytes]:
+        return cast(IO[bytes], self.fs.open(self._full(rel_path), "rb"))
+
+    def exists(self, rel_path: str) -> bool:
+        return bool(self.fs.isfile(self._full(rel_path)))
+
+    def list(self, prefix: str = "", suffix: str | None = None) -> builtins.list[str]:
+        prefix = _check_prefix(prefix)
+        base = self._full(prefix) if prefix else self._root
+        root_key = self._root.strip("/")
+        found: builtins.list[str] = []
+        try:
+            paths = self.fs.find(base)
+        except FileNotFoundError:
+            paths = []
+        for path in paths:
+            key = str(path).strip("/")
+            if root_key:
+                if not key.startswith(root_key + "/"):
+                    continue
+                key = key[len(root_key) + 1 :]
+            if not _under(key, prefix) or key.rsplit("/", 1)[-1].startswith("."):
+                continue
+            if suffix is None or key.endswith(suffix):
+                found.append(key)
+        return sorted(found)
+
+    def delete(self, rel_path: str) -> bool:
+        try:
+            self.fs.rm_file(self._full(rel_path))
+        except FileNotFoundError:
+            return False
+        return True
