@@ -1,0 +1,46 @@
+"""The Wistia API client: paced, retried, credential-safe access to the Data and Stats API v1.
+
+`WistiaClient` is the entry point; errors are named for the caller's recovery (`errors`); `parsing`
+holds the lenient value readers the transform uses on the records the client returns untouched.
+"""
+
+from wistia_analytics.wistia.client import MAX_PER_PAGE, Page, WistiaClient
+from wistia_analytics.wistia.counters import ClientStats, StatsSnapshot
+from wistia_analytics.wistia.errors import (
+    DataQualityError,
+    ExitCode,
+    FatalConfigError,
+    InvalidJSONError,
+    NotFoundError,
+    RequestBugError,
+    RetriableError,
+    RetriesExhaustedError,
+    WistiaError,
+    exit_code_for,
+)
+from wistia_analytics.wistia.pacing import Pacer
+from wistia_analytics.wistia.retry import DEFAULT_RETRY_POLICY, Action, Decision, RetryPolicy, decide
+
+__all__ = [
+    "DEFAULT_RETRY_POLICY",
+    "MAX_PER_PAGE",
+    "Action",
+    "ClientStats",
+    "DataQualityError",
+    "Decision",
+    "ExitCode",
+    "FatalConfigError",
+    "InvalidJSONError",
+    "NotFoundError",
+    "Pacer",
+    "Page",
+    "RequestBugError",
+    "RetriableError",
+    "RetriesExhaustedError",
+    "RetryPolicy",
+    "StatsSnapshot",
+    "WistiaClient",
+    "WistiaError",
+    "decide",
+    "exit_code_for",
+]

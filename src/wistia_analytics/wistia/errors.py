@@ -1,0 +1,168 @@
+"""Errors of the Wistia client, named for what the caller should do about them.
+
+Modelled on singer-sdk's ``FatalAPIError``/``RetriableAPIError`` split: the class tells the caller how
+to recover (fix the config, retry later, skip one item, file a bug), so callers catch by recovery, not
+by HTTP status. No message built here ever contains a credential: the client scrubs server text before
+it reaches these classes, and request parameters are shown redacted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import IntEnum
+from typing import Any, ClassVar
+
+from wistia_analytics.wistia.redact import format_query, redact_params
+
+TOKEN_SETTING = "WISTIA_API_TOKEN"  # noqa: S105 - the name of the setting, not a secret
+
+
+class ExitCode(IntEnum):
+    """Process exit codes a command maps errors to (see `exit_code_for`)."""
+
+    OK = 0
+    FAILURE = 1  # a bug or an unexpected error: look at the message
+    CONFIG = 2  # fix the settings before running again; retrying cannot help
+    PARTIAL = 3  # the run finished, but some items were skipped or failed checks
+    UNAVAILABLE = 4  # the API kept failing after bounded retries: run again later
+
+
+class WistiaError(Exception):
+    """Base class of every error the Wistia client raises on purpose."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
+
+
+class FatalConfigError(WistiaError):
+    """The credentials or settings are wrong (401/403, missing token): stop the run, fix the config."""
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, reason: str, *, status: int | None = None, setting: str = TOKEN_SETTING) -> None:
+        self.status = status
+        self.setting = setting
+        super().__init__(f"{reason.rstrip('.')}. Check the {setting} setting (environment variable or .env).")
+
+
+class RetriableError(WistiaError):
+    """A transient failure (5xx, throttling, broken connection, unreadable body): trying again may work."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+    def __init__(self, message: str, *, status: int | None = None, kind: str | None = None) -> None:
+        self.status = status
+        self.kind = kind
+        super().__init__(message)
+
+
+class InvalidJSONError(RetriableError):
+    """A complete response whose body is not JSON (cut by a proxy, an HTML error page with status 200)."""
+
+    def __init__(self, method: str, path: str, *, status: int, content_type: str, size: int) -> None:
+        self.method = method
+        self.path = path
+        super().__init__(
+            f"{method} {path}: HTTP {status} body is not valid JSON ({content_type or 'no content type'}, "
+            f"{size} bytes)",
+            status=status,
+            kind="invalid_json",
+        )
+
+
+class RetriesExhaustedError(WistiaError):
+    """The bounded retries for one request were all used up; `last_cause` is the final failure."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+    def __init__(self, method: str, path: str, *, attempts: int, last_cause: BaseException) -> None:
+        self.method = method
+        self.path = path
+        self.attempts = attempts
+        self.last_cause = last_cause
+        cause = str(last_cause) or type(last_cause).__name__
+        super().__init__(f"{method} {path}: gave up after {attempts} attempts; last error: {cause}")
+
+
+class _RequestError(WistiaError):
+    """Shared shape of errors about one request: method, path, redacted params, status, server detail."""
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        status: int | None,
+        detail: str = "",
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.params = redact_params(params)
+        self.status = status
+        self.detail = detail
+        super().__init__(self._message())
+
+    @property
+    def target(self) -> str:
+        """``METHOD path?query`` with secrets removed, for messages and logs."""
+        query = format_query(self.params)
+        return f"{self.method} {self.path}" + (f"?{query}" if query else "")
+
+    def _message(self) -> str:
+        return f"{self.target}: HTTP {self.status}" + (f": {self.detail}" if self.detail else "")
+
+
+class NotFoundError(_RequestError):
+    """404 on one resource (a deleted media, an expired event): record it and skip that item."""
+
+    exit_code = ExitCode.PARTIAL
+
+    def __init__(
+        self, *, method: str, path: str, params: Mapping[str, Any] | None = None, detail: str = ""
+    ) -> None:
+        super().__init__(method=method, path=path, params=params, status=404, detail=detail)
+
+    def _message(self) -> str:
+        return f"{self.target}: not found (HTTP 404)" + (f": {self.detail}" if self.detail else "")
+
+
+class RequestBugError(_RequestError):
+    """422 or another unexpected answer: the request we built is wrong. The message is a bug report."""
+
+    exit_code = ExitCode.FAILURE
+
+    def _message(self) -> str:
+        what = f"HTTP {self.status}" if self.status is not None else "an unexpected answer"
+        return (
+            f"Wistia answered {what} to {self.target}"
+            + (f": {self.detail}" if self.detail else "")
+            + ". The client built a request the API does not accept; please report this message as a bug."
+        )
+
+
+class DataQualityError(WistiaError):
+    """Reserved for later stages: data that parsed but breaks an invariant (counts, keys, ranges)."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+def error_for_status(
+    status: int, *, method: str, path: str, params: Mapping[str, Any] | None, detail: str
+) -> WistiaError:
+    """The error to raise for a non-retriable HTTP status (`detail` must already be scrubbed)."""
+    if status in (401, 403):
+        what = "rejected the API token" if status == 401 else "refused the request for this API token"
+        reason = f"Wistia {what} (HTTP {status}" + (f": {detail}" if detail else "") + ")"
+        return FatalConfigError(reason, status=status)
+    if status == 404:
+        return NotFoundError(method=method, path=path, params=params, detail=detail)
+    return RequestBugError(method=method, path=path, params=params, status=status, detail=detail)
+
+
+def exit_code_for(exc: BaseException | None) -> int:
+    """The process exit code for the error that ended a command (`None`: success)."""
+    if exc is None:
+        return int(ExitCode.OK)
+    if isinstance(exc, WistiaError):
+        return int(exc.exit_code)
+    return int(ExitCode.FAILURE)
