@@ -32,8 +32,8 @@ from wistia_analytics.lake.layout import (
     check_stream,
     parse_bronze_file,
 )
-from wistia_analytics.lake.redact import drop_secret_keys
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.redact import drop_secret_keys
 
 GZIP_LEVEL = 6
 
@@ -45,6 +45,7 @@ class Lineage:
     path: str
     params: Mapping[str, Any] = field(default_factory=dict)
     page: int | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)  # what the path names, e.g. {"media_id": ...}
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,8 @@ class BronzeWriter:
                     "page": lineage.page,
                     "record": record,
                 }
+                if lineage.context:
+                    line["context"] = dict(lineage.context)
                 lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
         raw = "".join(f"{line}\n" for line in lines).encode("utf-8")
         return gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0), len(lines)

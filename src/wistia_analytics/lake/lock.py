@@ -33,8 +33,8 @@ from types import TracebackType
 
 from wistia_analytics.lake.clock import parse_utc, utc_iso, utc_now
 from wistia_analytics.lake.layout import LOCK_DIR, LOCK_PATH, check_run_id
-from wistia_analytics.lake.redact import redact_text
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.redact import redact_text
 
 log = logging.getLogger(__name__)
 DEFAULT_TTL_SECONDS = 600.0

@@ -2,7 +2,8 @@
 
 Written when a run starts (status ``running``), optionally checkpointed, and rewritten when it ends, each
 time atomically. A record left at ``running`` with no live lake lock is a run that crashed. Everything
-free-form (command, errors, extra) is passed through `redact` first: secrets are never written.
+free-form (command, errors, extra) is passed through `wistia_analytics.redact` first: secrets are never
+written.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any
 from wistia_analytics.lake.bronze import BronzeFile
 from wistia_analytics.lake.clock import utc_iso
 from wistia_analytics.lake.layout import RUNS_ROOT, check_run_id, run_file
-from wistia_analytics.lake.redact import drop_secret_keys, redact_text
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.redact import drop_secret_keys, redact_text
 
 MAX_ERRORS = 100  # a run failing on every media must not produce a huge record
 MAX_ERROR_CHARS = 2000

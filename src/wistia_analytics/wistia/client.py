@@ -26,6 +26,7 @@ import httpx
 from pydantic import SecretStr
 
 from wistia_analytics import __version__
+from wistia_analytics.redact import format_query, is_secret_name, redact_params, redact_text
 from wistia_analytics.wistia.counters import ClientStats
 from wistia_analytics.wistia.errors import (
     FatalConfigError,
@@ -37,7 +38,6 @@ from wistia_analytics.wistia.errors import (
     error_for_status,
 )
 from wistia_analytics.wistia.pacing import Clock, Pacer, Sleep
-from wistia_analytics.wistia.redact import format_query, is_secret_param, redact_params, scrub
 from wistia_analytics.wistia.retry import DEFAULT_RETRY_POLICY, Action, Outcome, RetryPolicy, decide, describe
 
 if TYPE_CHECKING:
@@ -261,7 +261,7 @@ class WistiaClient:
         return reason
 
     def _scrub(self, text: str) -> str:
-        return scrub(text, self._token.get_secret_value())
+        return redact_text(text, [self._token.get_secret_value()])
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def _prepare(path: str, params: Params | None) -> dict[str, ParamValue]:
         raise ValueError("pass query parameters through `params`, not in the path")
     query: dict[str, ParamValue] = {}
     for key, value in (params or {}).items():
-        if is_secret_param(key):
+        if is_secret_name(key):
             raise ValueError(
                 f"do not pass credentials as query parameters ({key!r}); the client sends a header"
             )

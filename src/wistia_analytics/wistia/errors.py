@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any, ClassVar
 
-from wistia_analytics.wistia.redact import format_query, redact_params
+from wistia_analytics.redact import format_query, redact_params
 
 TOKEN_SETTING = "WISTIA_API_TOKEN"  # noqa: S105 - the name of the setting, not a secret
 
