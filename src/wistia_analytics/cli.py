@@ -129,6 +129,51 @@ def sandbox(
 
 
 @app.command()
+def ingest(
+    since: Annotated[
+        str | None, typer.Option(help="Backfill from this UTC day (YYYY-MM-DD); watermarks never move back.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Backfill up to this UTC day (YYYY-MM-DD), inclusive.")
+    ] = None,
+    streams: Annotated[
+        list[str] | None,
+        typer.Option("--streams", help="Only these streams (repeat the option); default: all."),
+    ] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option("--full-refresh", help="Ignore stored watermarks and fetch the full history again."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be fetched; write nothing.")
+    ] = False,
+    today: Annotated[
+        str | None, typer.Option(help="The run's UTC date (default: now); match a sandbox's --today.")
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lake lock.")] = 0.0,
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="text or json (default: LOG_FORMAT).")
+    ] = None,
+) -> None:
+    """Pull every stream from the Wistia API (or the sandbox) into Bronze, incrementally."""
+    from wistia_analytics.ingest.cli import ingest_command
+    from wistia_analytics.ingest.runner import IngestOptions
+
+    names = [n for item in streams or [] for n in item.split(",") if n]
+    options = IngestOptions(
+        streams=names or None,
+        since=_parse_day(since, "--since"),
+        until=_parse_day(until, "--until"),
+        full_refresh=full_refresh,
+        dry_run=dry_run,
+        today=_parse_day(today, "--today"),
+        lock_wait_seconds=wait,
+        command="ingest " + " ".join(sys.argv[2:]),
+    )
+    raise typer.Exit(ingest_command(options, log_format))
+
+
+@app.command()
 def demo(
     size: Annotated[str, typer.Option(help="Sandbox account size.")] = "small",
     port: Annotated[int, typer.Option(help="Sandbox port (0: any free port).")] = DEFAULT_PORT,

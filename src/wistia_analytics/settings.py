@@ -30,6 +30,21 @@ class Settings(BaseSettings):
         default=600, ge=1, description="Client-side pacing budget; Wistia allows 600 requests/minute/account."
     )
     log_format: str = Field(default="text", pattern="^(text|json)$", description="Log output: text or json.")
+    ingest_lookback_days: int = Field(
+        default=3, ge=0, description="Days re-fetched before each watermark, for late-arriving events."
+    )
+    ingest_backfill_days: int = Field(
+        default=90, ge=1, le=730, description="History the first run fetches (events and daily stats)."
+    )
+    ingest_concurrency: int = Field(
+        default=4, ge=1, le=16, description="Requests in flight at once (all share the pacing budget)."
+    )
+    sandbox_size: str = Field(
+        default="small",
+        pattern="^(empty|tiny|small|large)$",
+        description="Account size of the built-in sandbox.",
+    )
+    sandbox_seed: int = Field(default=42, description="Seed of the built-in sandbox's synthetic account.")
 
     @property
     def uses_real_api(self) -> bool:

@@ -64,6 +64,7 @@ class SandboxConfig:
     fault_timeout_seconds: float = 20.0
     late_fraction: float = 0.03  # share of sessions that become visible 1-2 days after received_at
     default_per_page: int = 10
+    gone_medias: frozenset[str] = frozenset()  # listed by /medias but 404 on stats (deleted meanwhile)
     legacy_auth: bool = True  # also accept Basic api:<token> and ?api_password=<token>
     extra: dict[str, str] = field(default_factory=dict)
 

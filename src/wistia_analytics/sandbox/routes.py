@@ -154,7 +154,8 @@ class Routes:
 
     # ---- helpers
     def _media(self, key: str) -> Media | None:
-        return self.catalog.media_for(key)
+        media = self.catalog.media_for(key)
+        return None if media is None or media.hashed_id in self.config.gone_medias else media
 
     def _not_found(self, what: str) -> Response:
         return json_response(404, {"error": f"{what} not found or does not belong to account"})

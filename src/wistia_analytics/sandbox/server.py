@@ -45,6 +45,10 @@ class ServerStats:
             self.requests += 1
             self.statuses[status] += 1
 
+    def count_throttled(self) -> None:
+        with self._lock:
+            self.throttled += 1
+
     def as_json(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -100,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
         app.clock.on_request()
         retry_after = app.limiter.check(_limiter_key(headers, query))
         if retry_after is not None:
-            app.stats.throttled += 1
+            app.stats.count_throttled()
             status = app.config.rate_limit_status
             self._send(
                 Response(status, b"Rate limit exceeded", "text/plain", {"Retry-After": str(retry_after)})
@@ -139,7 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_head(resp, len(resp.body))
                 self.wfile.write(cut)
                 self._drop()
-        app.stats.record(0 if kind in ("timeout", "dropped", "truncated") else 200)
+        if kind in ("timeout", "dropped", "truncated"):
+            app.stats.record(0)  # no complete answer went out; the other kinds were counted by _send
         return True
 
     def _drop(self) -> None:

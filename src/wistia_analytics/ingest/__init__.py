@@ -1,0 +1,1 @@
+"""Ingestion: pull every stream from the Wistia API (or the sandbox) into Bronze, incrementally."""

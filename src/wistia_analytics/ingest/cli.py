@@ -1,0 +1,60 @@
+"""The `ingest` command's presentation: logging, live progress, summary, exit codes, clear errors."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from rich.console import Console
+
+from wistia_analytics.ingest.progress import ConsoleProgress, LogProgress, summary_json, summary_table
+from wistia_analytics.ingest.runner import IngestOptions
+from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.ingest.streams import STREAMS_BY_NAME
+from wistia_analytics.lake.lock import LakeLockedError
+from wistia_analytics.logs import configure_logging
+from wistia_analytics.settings import Settings
+from wistia_analytics.wistia.errors import ExitCode, FatalConfigError
+
+
+def ingest_command(options: IngestOptions, log_format: str | None) -> int:
+    err = Console(stderr=True)
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        return int(ExitCode.CONFIG)
+    fmt = log_format or settings.log_format
+    token = settings.wistia_api_token.get_secret_value() if settings.wistia_api_token else ""
+    configure_logging(fmt, "INFO" if fmt == "json" else "WARNING", secrets=[token])
+    unknown = sorted(set(options.streams or []) - set(STREAMS_BY_NAME))
+    if unknown:
+        err.print(f"[red]unknown streams {unknown}[/red]; choose from {', '.join(STREAMS_BY_NAME)}")
+        return int(ExitCode.CONFIG)
+    started = time.monotonic()
+    live = fmt == "text" and err.is_terminal
+    progress = ConsoleProgress(err) if live else LogProgress()
+    try:
+        if isinstance(progress, ConsoleProgress):
+            with progress:
+                result, client = run_ingest(settings, options, progress=progress)
+        else:
+            result, client = run_ingest(settings, options, progress=progress)
+    except FatalConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        return int(ExitCode.CONFIG)
+    except LakeLockedError as exc:
+        err.print(f"[yellow]lake is busy:[/yellow] {exc}")
+        return int(ExitCode.UNAVAILABLE)
+    if options.dry_run:
+        for line in result.plan:
+            print(line)
+        return int(ExitCode.OK)
+    if fmt == "json":
+        print(summary_json(result))
+    else:
+        Console().print(summary_table(result, client, time.monotonic() - started))
+        if result.record and result.record.errors:
+            err.print(f"{len(result.record.errors)} error(s); first: {result.record.errors[0]}")
+    sys.stdout.flush()
+    return result.exit_code

@@ -1,0 +1,38 @@
+"""Ingestion as one call, for every entry point (the CLI today; the pipeline and the Lambda later)."""
+
+from __future__ import annotations
+
+from wistia_analytics.ingest.runner import IngestOptions, Ingestor, IngestResult, ProgressSink
+from wistia_analytics.ingest.source import open_source
+from wistia_analytics.ingest.windows import WindowPolicy
+from wistia_analytics.lake.storage import Storage
+from wistia_analytics.settings import Settings
+from wistia_analytics.wistia.client import WistiaClient
+
+
+def run_ingest(
+    settings: Settings,
+    options: IngestOptions,
+    *,
+    storage: Storage | None = None,
+    progress: ProgressSink | None = None,
+    timeout: float = 30.0,
+) -> tuple[IngestResult, WistiaClient]:
+    """Resolve the source, build the client and run one ingestion; raises on fatal config or a held lock."""
+    storage = storage or Storage.from_uri(settings.lake_uri)
+    with (
+        open_source(settings, storage, today=options.today) as source,
+        WistiaClient(
+            source.base_url, source.token, requests_per_minute=source.requests_per_minute, timeout=timeout
+        ) as client,
+    ):
+        ingestor = Ingestor(
+            storage,
+            client,
+            options,
+            policy=WindowPolicy(settings.ingest_lookback_days, settings.ingest_backfill_days),
+            concurrency=settings.ingest_concurrency,
+            progress=progress,
+            source_kind=source.kind,
+        )
+        return ingestor.run(), client

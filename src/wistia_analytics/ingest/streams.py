@@ -1,0 +1,82 @@
+"""The streams ingestion pulls, declared as data: endpoint, how it is loaded, and its record key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class LoadMode(Enum):
+    """How a stream is loaded; decides its windows and its watermarks."""
+
+    SNAPSHOT = "snapshot"  # the whole list every run
+    PER_MEDIA_SNAPSHOT = "per_media_snapshot"  # one object per media every run
+    PER_MEDIA_BY_DATE = "per_media_by_date"  # per media, an inclusive date window with lookback
+    EVENTS_BY_DAY = "events_by_day"  # UTC day windows with lookback, within the 730-day retention
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    path: str  # `{media_id}` is filled per media
+    mode: LoadMode
+    paged: bool
+    key: tuple[str, ...]  # what identifies a record downstream (dedup key)
+    description: str
+
+
+STREAMS: tuple[Stream, ...] = (
+    Stream("projects", "/projects.json", LoadMode.SNAPSHOT, True, ("id",), "projects (dimension)"),
+    Stream("medias", "/medias.json", LoadMode.SNAPSHOT, True, ("hashed_id",), "medias (dimension)"),
+    Stream(
+        "media_lifetime_stats",
+        "/stats/medias/{media_id}.json",
+        LoadMode.PER_MEDIA_SNAPSHOT,
+        False,
+        ("media_id",),
+        "lifetime totals per media, to reconcile against",
+    ),
+    Stream(
+        "media_daily_stats",
+        "/stats/medias/{media_id}/by_date.json",
+        LoadMode.PER_MEDIA_BY_DATE,
+        False,
+        ("media_id", "date"),
+        "Wistia's official daily loads, plays and hours per media",
+    ),
+    Stream(
+        "media_engagement",
+        "/stats/medias/{media_id}/engagement.json",
+        LoadMode.PER_MEDIA_SNAPSHOT,
+        False,
+        ("media_id",),
+        "engagement and rewatch curves per media",
+    ),
+    Stream(
+        "visitors",
+        "/stats/visitors.json",
+        LoadMode.SNAPSHOT,
+        True,
+        ("visitor_key",),
+        "visitors, account-wide and lifetime (never per media or day)",
+    ),
+    Stream(
+        "events",
+        "/stats/events.json",
+        LoadMode.EVENTS_BY_DAY,
+        True,
+        ("event_key",),
+        "viewing sessions, by UTC day of received_at",
+    ),
+)
+STREAMS_BY_NAME = {s.name: s for s in STREAMS}
+
+
+def select_streams(names: list[str] | None) -> list[Stream]:
+    """Streams in canonical order (medias first: per-media streams need the media list)."""
+    if not names:
+        return list(STREAMS)
+    unknown = sorted(set(names) - set(STREAMS_BY_NAME))
+    if unknown:
+        raise ValueError(f"unknown streams {unknown}; choose from {', '.join(STREAMS_BY_NAME)}")
+    return [s for s in STREAMS if s.name in names]
