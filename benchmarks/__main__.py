@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ["sandbox_latency"]
+BENCHMARKS = ["sandbox_latency", "ingest_throughput"]
 
 
 def main(argv: list[str]) -> int:

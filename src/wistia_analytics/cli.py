@@ -175,14 +175,14 @@ def ingest(
 
 @app.command()
 def demo(
-    size: Annotated[str, typer.Option(help="Sandbox account size.")] = "small",
-    port: Annotated[int, typer.Option(help="Sandbox port (0: any free port).")] = DEFAULT_PORT,
-    serve: Annotated[bool, typer.Option(help="Keep serving until Ctrl-C.")] = True,
+    size: Annotated[str, typer.Option(help="Built-in sandbox account size: tiny, small or large.")] = "small",
 ) -> None:
-    """Run the main job on the embedded default: start the sandbox and show what it serves."""
+    """Run the main job end to end on the embedded default (the built-in sandbox)."""
     from wistia_analytics.demo import run_demo
 
-    raise typer.Exit(run_demo(size=size, port=port, serve=serve))
+    if size not in SIZES:
+        raise typer.BadParameter(f"choose from {', '.join(SIZES)}", param_hint="--size")
+    raise typer.Exit(run_demo(size=size))
 
 
 def main() -> None:

@@ -1,50 +1,37 @@
-"""`make demo`: the embedded default end to end. Until the pipeline stages land, it starts the sandbox,
-proves it answers like Wistia, and tells you how to reach it."""
+"""`make demo`: the main job end to end on the embedded default.
+
+It always uses the built-in sandbox (a token in the environment is ignored here: `wistia-analytics ingest`
+is the command for a real account) and writes to `LAKE_URI` (default `./lake`). Later stages (transform,
+dashboard) join this function as they land.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import time
 
-import httpx
-import typer
+from wistia_analytics.ingest.progress import ConsoleProgress, report_console, summary_table
+from wistia_analytics.ingest.runner import IngestOptions
+from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.logs import configure_logging
+from wistia_analytics.settings import REAL_API_URL, Settings
 
-from wistia_analytics.sandbox import SandboxConfig
-from wistia_analytics.sandbox.server import Sandbox
 
-
-def run_demo(*, size: str, port: int, serve: bool) -> int:
-    config = SandboxConfig(size=size)  # type: ignore[arg-type]
-    try:
-        sandbox = Sandbox(config, port=port)
-    except OSError:
-        sandbox = Sandbox(config, port=0)  # the default port is taken: any free port will do
-    sandbox.start()
-    try:
-        with httpx.Client(
-            base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.token}"}, timeout=30
-        ) as client:
-            account = client.get("/account.json").json()
-            medias = client.get("/medias.json", params={"per_page": 100}).json()
-            today = client.get("/stats/account/by_date.json").json()
-        typer.echo(f"Sandbox Wistia API for '{account['name']}' is up at {sandbox.base_url}")
-        typer.echo(
-            f"  {account['mediaCount']} medias in {account['projectCount']} projects, e.g. "
-            f"{', '.join(m['name'] for m in medias[:3])}"
-        )
-        for row in today:
-            typer.echo(
-                f"  {row['date']}: {row['load_count']} loads, {row['play_count']} plays, "
-                f"{row['hours_watched']:.1f} hours watched"
-            )
-        typer.echo("")
-        typer.echo("Point any Wistia client at it:")
-        typer.echo(f"  export WISTIA_API_URL={sandbox.base_url}")
-        typer.echo(f"  export WISTIA_API_TOKEN={sandbox.token}")
-        typer.echo(f"  curl -H 'Authorization: Bearer {sandbox.token}' {sandbox.base_url}/stats/events.json")
-        if serve:
-            typer.echo("Serving until Ctrl-C ...")
-            with contextlib.suppress(KeyboardInterrupt):
-                sandbox.wait()
-        return 0
-    finally:
-        sandbox.stop()
+def run_demo(*, size: str) -> int:
+    settings = Settings()
+    out = report_console()
+    if settings.wistia_api_token is not None:
+        out.print("[yellow]demo runs on the built-in sandbox; WISTIA_API_TOKEN is ignored here[/yellow]")
+    settings = settings.model_copy(
+        update={"wistia_api_token": None, "wistia_api_url": REAL_API_URL, "sandbox_size": size}
+    )
+    configure_logging("text", "WARNING")
+    out.print(f"[bold]1/1 ingest[/bold]: built-in sandbox ({size} account) -> Bronze in {settings.lake_uri}")
+    started = time.monotonic()
+    progress = ConsoleProgress()
+    with progress:
+        result, client = run_ingest(settings, IngestOptions(command="demo"), progress=progress)
+    out.print(summary_table(result, client, time.monotonic() - started))
+    out.print(
+        f"Bronze, state and run records are under {settings.lake_uri}; run it again for an incremental run."
+    )
+    return result.exit_code

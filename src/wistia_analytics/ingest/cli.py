@@ -7,7 +7,13 @@ import time
 
 from rich.console import Console
 
-from wistia_analytics.ingest.progress import ConsoleProgress, LogProgress, summary_json, summary_table
+from wistia_analytics.ingest.progress import (
+    ConsoleProgress,
+    LogProgress,
+    report_console,
+    summary_json,
+    summary_table,
+)
 from wistia_analytics.ingest.runner import IngestOptions
 from wistia_analytics.ingest.service import run_ingest
 from wistia_analytics.ingest.streams import STREAMS_BY_NAME
@@ -53,7 +59,7 @@ def ingest_command(options: IngestOptions, log_format: str | None) -> int:
     if fmt == "json":
         print(summary_json(result))
     else:
-        Console().print(summary_table(result, client, time.monotonic() - started))
+        report_console().print(summary_table(result, client, time.monotonic() - started))
         if result.record and result.record.errors:
             err.print(f"{len(result.record.errors)} error(s); first: {result.record.errors[0]}")
     sys.stdout.flush()

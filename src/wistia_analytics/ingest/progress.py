@@ -93,6 +93,12 @@ class LogProgress:
             )
 
 
+def report_console(stderr: bool = False) -> Console:
+    """A console that does not squeeze tables to 80 columns when output is piped or logged."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=140)
+
+
 def summary_table(result: IngestResult, client: WistiaClient | None, elapsed: float) -> Table:
     table = _table(result.streams, client, elapsed)
     table.title = f"ingest run {result.run_id}: {result.status}"

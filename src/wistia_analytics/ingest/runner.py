@@ -335,7 +335,7 @@ class Ingestor:
         if stream.mode is LoadMode.PER_MEDIA_BY_DATE and medias:
             sample = window_of(medias[0])
             if sample is not None:
-                report.windows.append(f"{sample.start}..{sample.end} (first media)")
+                report.windows.append(f"{sample.start}..{sample.end} (first media's)")
 
     def _events_window(self, stream: Stream) -> Window:
         stored = None if self.options.full_refresh else self.state.load(stream.name).get(ALL_KEY)

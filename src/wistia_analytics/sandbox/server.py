@@ -181,6 +181,10 @@ class _Server(ThreadingHTTPServer):
         self.app = app
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (timeouts, retries) are normal here: log quietly instead of a traceback."""
+        log.debug("connection from %s ended abruptly", client_address, exc_info=True)
+
 
 class Sandbox:
     """A running sandbox server: `base_url` is what goes in WISTIA_API_URL."""
