@@ -263,3 +263,20 @@ def test_cli_exit_codes_and_json_summary(tmp_path: Path) -> None:
         dry = subprocess.run([*base, "--dry-run"], env=env, capture_output=True, text=True, timeout=60)
         assert dry.returncode == 0 and "events:" in dry.stdout
     assert not (tmp_path / "bronze" / "wistia" / "events").exists()  # dry run wrote nothing
+
+
+def test_a_second_run_on_a_locked_lake_exits_naming_the_holder_or_waits(tmp_path: Path) -> None:
+    import threading
+
+    from wistia_analytics.lake.lock import LakeLock, LakeLockedError
+
+    storage = Storage.from_uri(str(tmp_path))
+    holder = LakeLock(storage, "20261125T120000Z-aaaaaa", "ingest (other run)")
+    holder.acquire()
+    with run_sandbox(sandbox_config(DAY1)) as sb:
+        with pytest.raises(LakeLockedError) as info:
+            ingest(sb, tmp_path, DAY1, streams=["medias"])
+        assert "20261125T120000Z-aaaaaa" in str(info.value) and str(os.getpid()) in str(info.value)
+        threading.Timer(1.0, holder.release).start()
+        result, _ = ingest(sb, tmp_path, DAY1, streams=["medias"], lock_wait_seconds=30)
+    assert result.status is RunStatus.SUCCESS  # type: ignore[attr-defined]
