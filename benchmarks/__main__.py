@@ -12,9 +12,7 @@ BENCHMARKS = ["sandbox_latency", "ingest_throughput"]
 
 def main(argv: list[str]) -> int:
     names = argv or BENCHMARKS
-    print(
-        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}"
-    )
+    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}")
     for name in names:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"\n=== {name} ===")

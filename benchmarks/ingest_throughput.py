@@ -161,8 +161,7 @@ def bench_throughput() -> None:
         f"client CPU={ing['cpu']:.2f} s ({ing['cpu'] / ing['records'] * 1e6:.0f} us/record)"
     )
     print(
-        f"  first pass, cold sandbox cache (bare fetch + json): {cold['seconds']:.2f} s, "
-        f"{cold['requests']:,} requests"
+        f"  first pass, cold sandbox cache (bare fetch + json): {cold['seconds']:.2f} s, {cold['requests']:,} requests"
     )
     for label, r in (("bare fetch, no decode", fetch), ("bare fetch + json.loads", decoded)):
         print(
@@ -225,9 +224,7 @@ def bench_budget() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        options = IngestOptions(
-            streams=["visitors", "events"], since=TODAY - timedelta(days=days - 1), today=TODAY
-        )
+        options = IngestOptions(streams=["visitors", "events"], since=TODAY - timedelta(days=days - 1), today=TODAY)
         try:
             settings = _settings(sb.base_url, sb.token, lake, BUDGET)
             result, client = run_ingest(settings, options, progress=phases)
@@ -312,10 +309,7 @@ def bench_memory() -> None:
         "\n3. peak memory of the ingester (own process; sandbox in another): events, no rate limit, "
         f"concurrency {CONCURRENCY}"
     )
-    runs = {
-        (size, days): _measure_memory(size, days)
-        for size, days in (("small", 14), ("large", 7), ("large", 14))
-    }
+    runs = {(size, days): _measure_memory(size, days) for size, days in (("small", 14), ("large", 7), ("large", 14))}
     for (size, days), f in runs.items():
         print(
             f"  {size:<5} {days:>2} days  records={f['records']:>8,}  requests={f['requests']:>5,}  "

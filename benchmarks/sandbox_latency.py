@@ -41,9 +41,7 @@ def bench_size(size: str) -> None:
             f"{len(sb.account.catalog.medias)} medias, {config.profile.history_days} days, "
             f"~{config.profile.target_events:,} sessions"
         )
-        with httpx.Client(
-            base_url=sb.base_url, headers={"Authorization": f"Bearer {sb.token}"}, timeout=120
-        ) as api:
+        with httpx.Client(base_url=sb.base_url, headers={"Authorization": f"Bearer {sb.token}"}, timeout=120) as api:
             medias = [m["hashed_id"] for m in api.get("/medias", params={"per_page": 100}).json()]
             cold, warm = [], []
             for back in range(1, 11):
@@ -51,9 +49,7 @@ def bench_size(size: str) -> None:
                 params = {"start_date": day, "end_date": day, "per_page": 100}
                 cold.append(_timed(lambda p=params: api.get("/stats/events", params=p | {"page": 1})))
                 for page in range(2, 6):
-                    warm.append(
-                        _timed(lambda p=params, n=page: api.get("/stats/events", params=p | {"page": n}))
-                    )
+                    warm.append(_timed(lambda p=params, n=page: api.get("/stats/events", params=p | {"page": n})))
             _summary("events, one day, all medias, first page (cold)", cold)
             _summary("events, one day, all medias, next pages (warm)", warm)
             per_media = [

@@ -14,9 +14,7 @@ TODAY = date(2026, 11, 25)
 
 
 def api_client(sandbox: Sandbox) -> httpx.Client:
-    return httpx.Client(
-        base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.token}"}, timeout=30
-    )
+    return httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.token}"}, timeout=30)
 
 
 @pytest.fixture(scope="session")

@@ -65,9 +65,7 @@ def test_sandbox_command_prints_the_url_then_serves() -> None:
         proc.wait(timeout=10)
 
 
-@pytest.mark.parametrize(
-    ("args", "message"), [(["--size", "huge"], "--size"), (["--today", "25/11/2026"], "--today")]
-)
+@pytest.mark.parametrize(("args", "message"), [(["--size", "huge"], "--size"), (["--today", "25/11/2026"], "--today")])
 def test_sandbox_rejects_bad_options_without_a_traceback(args: list[str], message: str) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "wistia_analytics", "sandbox", "--port", "0", *args],

@@ -28,9 +28,7 @@ def _parse_day(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (expected YYYY-MM-DD)", param_hint=option
-        ) from None
+        raise typer.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)", param_hint=option) from None
 
 
 def _fault_kinds(value: str) -> tuple[str, ...]:
@@ -62,9 +60,7 @@ def sandbox(
         typer.Option("--rate-limit", help="Requests per minute per token (sliding 60 s window); 0 = off."),
     ] = 600,
     rate_limit_status: Annotated[int, typer.Option(help="Status when throttling: 429 or 503.")] = 429,
-    faults: Annotated[
-        float, typer.Option(help="Fraction of requests answered with an injected fault.")
-    ] = 0.0,
+    faults: Annotated[float, typer.Option(help="Fraction of requests answered with an injected fault.")] = 0.0,
     fault_kinds: Annotated[
         str, typer.Option(help=f"Comma-separated fault kinds to draw from: {','.join(ALL_FAULT_KINDS)}.")
     ] = ",".join(ALL_FAULT_KINDS),
@@ -114,8 +110,7 @@ def sandbox(
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     shown = token if token == DEFAULT_TOKEN else "<the value given to --token>"
     typer.echo(
-        f"Sandbox ready: {config.profile.name} account, seed {seed}, "
-        f"{len(server.account.catalog.medias)} medias"
+        f"Sandbox ready: {config.profile.name} account, seed {seed}, {len(server.account.catalog.medias)} medias"
     )
     typer.echo(f"WISTIA_API_URL={server.base_url}")
     typer.echo(f"WISTIA_API_TOKEN={shown}")
@@ -133,9 +128,7 @@ def ingest(
     since: Annotated[
         str | None, typer.Option(help="Backfill from this UTC day (YYYY-MM-DD); watermarks never move back.")
     ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Backfill up to this UTC day (YYYY-MM-DD), inclusive.")
-    ] = None,
+    until: Annotated[str | None, typer.Option(help="Backfill up to this UTC day (YYYY-MM-DD), inclusive.")] = None,
     streams: Annotated[
         list[str] | None,
         typer.Option("--streams", help="Only these streams (repeat the option); default: all."),
@@ -144,16 +137,12 @@ def ingest(
         bool,
         typer.Option("--full-refresh", help="Ignore stored watermarks and fetch the full history again."),
     ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would be fetched; write nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be fetched; write nothing.")] = False,
     today: Annotated[
         str | None, typer.Option(help="The run's UTC date (default: now); match a sandbox's --today.")
     ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lake lock.")] = 0.0,
-    log_format: Annotated[
-        str | None, typer.Option("--log-format", help="text or json (default: LOG_FORMAT).")
-    ] = None,
+    log_format: Annotated[str | None, typer.Option("--log-format", help="text or json (default: LOG_FORMAT).")] = None,
 ) -> None:
     """Pull every stream from the Wistia API (or the sandbox) into Bronze, incrementally."""
     from wistia_analytics.ingest.cli import ingest_command
@@ -171,6 +160,55 @@ def ingest(
         command="ingest " + " ".join(sys.argv[2:]),
     )
     raise typer.Exit(ingest_command(options, log_format))
+
+
+@app.command()
+def transform(
+    full_rebuild: Annotated[
+        bool, typer.Option("--full-rebuild", help="Recompute every table from all of Bronze (same result).")
+    ] = False,
+    engine: Annotated[str, typer.Option(help="Engine: duckdb (embedded).")] = "duckdb",
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lake lock.")] = 0.0,
+) -> None:
+    """Build Silver and Gold from Bronze (incremental unless --full-rebuild), checked before publishing."""
+    from wistia_analytics.pipeline.cli import transform_command
+
+    raise typer.Exit(transform_command(full_rebuild=full_rebuild, engine=engine, wait=wait))
+
+
+@app.command()
+def run(
+    full_rebuild: Annotated[bool, typer.Option("--full-rebuild", help="Rebuild Silver and Gold fully.")] = False,
+    today: Annotated[str | None, typer.Option(help="The run's UTC date (default: now).")] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lake lock.")] = 0.0,
+) -> None:
+    """Ingest, then transform: the whole pipeline once."""
+    from wistia_analytics.pipeline.cli import run_command
+
+    raise typer.Exit(run_command(full_rebuild=full_rebuild, today=_parse_day(today, "--today"), wait=wait))
+
+
+@app.command()
+def status(
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Watermarks, last runs, row counts, freshness, quarantine counts and reconciliation drift."""
+    from wistia_analytics.pipeline.cli import status_command
+
+    raise typer.Exit(status_command(output))
+
+
+@app.command()
+def query(
+    sql: Annotated[
+        str, typer.Argument(help="SQL over the schemas silver and gold, e.g. 'select * from gold.media_daily'.")
+    ],
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Ad-hoc SQL over the current published tables (schemas `silver` and `gold`)."""
+    from wistia_analytics.pipeline.cli import query_command
+
+    raise typer.Exit(query_command(sql, output))
 
 
 @app.command()

@@ -31,7 +31,5 @@ def run_demo(*, size: str) -> int:
     with progress:
         result, client = run_ingest(settings, IngestOptions(command="demo"), progress=progress)
     out.print(summary_table(result, client, time.monotonic() - started))
-    out.print(
-        f"Bronze, state and run records are under {settings.lake_uri}; run it again for an incremental run."
-    )
+    out.print(f"Bronze, state and run records are under {settings.lake_uri}; run it again for an incremental run.")
     return result.exit_code

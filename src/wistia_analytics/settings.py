@@ -23,9 +23,7 @@ class Settings(BaseSettings):
         default=None, description="Wistia API token (Account Settings -> API). Unset: use the sandbox."
     )
     wistia_api_url: str = Field(default=REAL_API_URL, description="Base URL of the Wistia API v1.")
-    lake_uri: str = Field(
-        default="./lake", description="Root of the lake: a local folder or s3://bucket/prefix."
-    )
+    lake_uri: str = Field(default="./lake", description="Root of the lake: a local folder or s3://bucket/prefix.")
     wistia_requests_per_minute: int = Field(
         default=600, ge=1, description="Client-side pacing budget; Wistia allows 600 requests/minute/account."
     )
@@ -45,6 +43,12 @@ class Settings(BaseSettings):
         description="Account size of the built-in sandbox.",
     )
     sandbox_seed: int = Field(default=42, description="Seed of the built-in sandbox's synthetic account.")
+    hash_visitor_identity: bool = Field(
+        default=False, description="Replace visitor names and emails by md5 hashes in Silver and Gold."
+    )
+    duckdb_memory_limit: str | None = Field(
+        default=None, description="Memory cap for the embedded engine, e.g. 4GB (DuckDB spills to disk beyond it)."
+    )
 
     @property
     def uses_real_api(self) -> bool:

@@ -67,9 +67,7 @@ def bronze_events(lake: Path) -> Counter[str]:
 
 def truth_events(sb: Sandbox, first: date, last: date) -> set[str]:
     with api_client(sb) as api:
-        rows = fetch_all(
-            api, "/stats/events", {"start_date": first.isoformat(), "end_date": last.isoformat()}
-        )
+        rows = fetch_all(api, "/stats/events", {"start_date": first.isoformat(), "end_date": last.isoformat()})
     return {r["event_key"] for r in rows}
 
 
@@ -125,9 +123,7 @@ def test_backfill_window_does_not_move_the_watermark_back(tmp_path: Path) -> Non
     with run_sandbox(sandbox_config(DAY1)) as sb:
         ingest(sb, tmp_path, DAY1, streams=["events"])
         mark = events_watermark(tmp_path)
-        result, _ = ingest(
-            sb, tmp_path, DAY1, streams=["events"], since=START, until=START + timedelta(days=2)
-        )
+        result, _ = ingest(sb, tmp_path, DAY1, streams=["events"], since=START, until=START + timedelta(days=2))
         assert result.streams["events"].records == len(truth_events(sb, START, START + timedelta(days=2)))  # type: ignore[attr-defined]
     assert events_watermark(tmp_path) == mark
 
@@ -157,9 +153,7 @@ def test_sigkill_between_bronze_and_state_leaves_no_gap(tmp_path: Path) -> None:
         partial = bronze_events(tmp_path)
         assert partial  # some Bronze was written before the kill
         del env["WISTIA_ANALYTICS_CRASH_AT"]
-        rerun = subprocess.run(
-            cmd, env=env, capture_output=True, text=True, timeout=120
-        )  # stale lock taken over
+        rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)  # stale lock taken over
         assert rerun.returncode == 0, rerun.stderr
         truth = truth_events(sb, START, DAY1)
     after = bronze_events(tmp_path)
@@ -251,9 +245,7 @@ def test_cli_exit_codes_and_json_summary(tmp_path: Path) -> None:
         summary = json.loads(ok.stdout.strip().splitlines()[-1])
         assert summary["streams"]["medias"]["records"] == 4
         assert all(json.loads(line) for line in ok.stderr.strip().splitlines())  # JSON logs only
-        bad = subprocess.run(
-            [*base, "--streams", "nope"], env=env, capture_output=True, text=True, timeout=60
-        )
+        bad = subprocess.run([*base, "--streams", "nope"], env=env, capture_output=True, text=True, timeout=60)
         assert bad.returncode == ExitCode.CONFIG and "unknown streams" in bad.stderr
         denied = subprocess.run(
             base, env=env | {"WISTIA_API_TOKEN": "nope"}, capture_output=True, text=True, timeout=60

@@ -32,9 +32,7 @@ def dead_pid() -> int:
 
 def plant(storage: Storage, **overrides: Any) -> LockInfo:
     """Put a lock file on the lake as some other run would have left it."""
-    info = LockInfo(
-        "old-run", os.getpid(), HOST, "ingest", "2026-11-25T10:00:00Z", "2026-11-25T10:00:00Z", "t0"
-    )
+    info = LockInfo("old-run", os.getpid(), HOST, "ingest", "2026-11-25T10:00:00Z", "2026-11-25T10:00:00Z", "t0")
     info = replace(info, **overrides)
     storage.write_bytes(LOCK_PATH, info.to_json())
     return info

@@ -30,9 +30,7 @@ def test_empty_then_commit_and_load(any_storage: Storage) -> None:
 def test_never_moves_backwards(storage: LocalStorage) -> None:
     store = StateStore(storage)
     store.commit("events", {"m1": "2026-11-20", "m2": "2026-11-20"}, "run-1", now=NOW)
-    state = store.commit(
-        "events", {"m1": "2026-11-19", "m2": "2026-11-22", "m3": "2026-01-01"}, "run-2", now=NOW
-    )
+    state = store.commit("events", {"m1": "2026-11-19", "m2": "2026-11-22", "m3": "2026-01-01"}, "run-2", now=NOW)
     assert state.values() == {"m1": "2026-11-20", "m2": "2026-11-22", "m3": "2026-01-01"}
     assert state.watermarks["m1"].run_id == "run-1"
     assert store.load("events").values() == state.values()
@@ -66,9 +64,7 @@ def test_invalid_or_mixed_values_write_nothing(storage: LocalStorage) -> None:
     assert storage.read_bytes("_state/events.json") == before
 
 
-def test_crash_while_writing_keeps_previous_state(
-    storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_crash_while_writing_keeps_previous_state(storage: LocalStorage, monkeypatch: pytest.MonkeyPatch) -> None:
     store = StateStore(storage)
     store.commit("events", {"m1": "2026-11-20"}, "run-1", now=NOW)
 
@@ -89,9 +85,7 @@ def test_rejects_bad_stream(storage: LocalStorage) -> None:
 
 
 KEYS = st.sampled_from(["m1", "m2", "m3"])
-DAYS = st.integers(min_value=0, max_value=60).map(
-    lambda n: (date(2026, 10, 1) + timedelta(days=n)).isoformat()
-)
+DAYS = st.integers(min_value=0, max_value=60).map(lambda n: (date(2026, 10, 1) + timedelta(days=n)).isoformat())
 
 
 @settings(max_examples=40, deadline=None)

@@ -67,9 +67,7 @@ def test_list_rejects_escaping_prefix(storage: LocalStorage) -> None:
         storage.list("..")
 
 
-def test_failed_replace_leaves_nothing_visible(
-    storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_replace_leaves_nothing_visible(storage: LocalStorage, monkeypatch: pytest.MonkeyPatch) -> None:
     storage.write_bytes("d/keep.json", b"old")
 
     def boom(src: object, dst: object) -> None:

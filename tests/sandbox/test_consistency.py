@@ -65,9 +65,7 @@ def test_account_and_project_totals_are_sums_of_medias(tiny_api: httpx.Client) -
     account = tiny_api.get("/stats/account").json()
     assert account["play_count"] == sum(s["play_count"] for s in lifetimes.values())
     assert account["load_count"] == sum(s["load_count"] for s in lifetimes.values())
-    assert account["hours_watched"] == pytest.approx(
-        sum(s["hours_watched"] for s in lifetimes.values()), abs=EPS
-    )
+    assert account["hours_watched"] == pytest.approx(sum(s["hours_watched"] for s in lifetimes.values()), abs=EPS)
     for project in tiny_api.get("/projects").json():
         members = [m["hashed_id"] for m in medias if m["project"]["hashed_id"] == project["hashedId"]]
         stats = tiny_api.get(f"/stats/projects/{project['hashedId']}").json()
@@ -96,8 +94,7 @@ def test_visitors_agree_with_events(tiny_api: httpx.Client) -> None:
         assert shown == latest[v["visitor_key"]]
     identified = [e for e in events if e["email"]]
     assert identified and all(
-        e["email"]
-        == next(v for v in visitors if v["visitor_key"] == e["visitor_key"])["visitor_identity"]["email"]
+        e["email"] == next(v for v in visitors if v["visitor_key"] == e["visitor_key"])["visitor_identity"]["email"]
         for e in identified[:20]
     )
 
@@ -111,9 +108,7 @@ def test_late_events_appear_later_and_all_endpoints_follow() -> None:
             size="tiny", seed=11, today=today, history_start=start, late_fraction=0.3, rate_limit_per_minute=0
         )
         with run_sandbox(config) as sb, api_client(sb) as api:
-            events = fetch_all(
-                api, "/stats/events", {"start_date": day.isoformat(), "end_date": day.isoformat()}
-            )
+            events = fetch_all(api, "/stats/events", {"start_date": day.isoformat(), "end_date": day.isoformat()})
             by_date = api.get(
                 "/stats/account/by_date", params={"start_date": day.isoformat(), "end_date": day.isoformat()}
             ).json()
@@ -154,9 +149,7 @@ def test_retention_hides_events_older_than_730_days_but_not_their_stats() -> Non
         assert rows[0]["play_count"] > 0
         assert events == []
         oldest = fetch_all(api, "/stats/events", {"end_date": (today - timedelta(days=729)).isoformat()})
-        assert (
-            oldest and min(e["received_at"][:10] for e in oldest) == (today - timedelta(days=729)).isoformat()
-        )
+        assert oldest and min(e["received_at"][:10] for e in oldest) == (today - timedelta(days=729)).isoformat()
 
 
 def test_tick_makes_events_arrive_while_paging() -> None:
@@ -165,7 +158,4 @@ def test_tick_makes_events_arrive_while_paging() -> None:
         first = api.get("/stats/events", params={"per_page": 5}).json()
         again = api.get("/stats/events", params={"per_page": 5}).json()
     assert first != again  # newer sessions pushed the list down
-    assert (
-        first[0]["event_key"] in {e["event_key"] for e in again}
-        or again[0]["received_at"] > first[0]["received_at"]
-    )
+    assert first[0]["event_key"] in {e["event_key"] for e in again} or again[0]["received_at"] > first[0]["received_at"]

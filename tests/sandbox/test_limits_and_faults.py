@@ -25,9 +25,7 @@ def test_rate_limit_answers_with_retry_after(status: int) -> None:
 
 def _faulty(kind: str, **extra: float):  # type: ignore[no-untyped-def]
     return run_sandbox(
-        SandboxConfig(
-            size="tiny", today=TODAY, rate_limit_per_minute=0, faults=1.0, fault_kinds=(kind,), **extra
-        )  # type: ignore[arg-type]
+        SandboxConfig(size="tiny", today=TODAY, rate_limit_per_minute=0, faults=1.0, fault_kinds=(kind,), **extra)  # type: ignore[arg-type]
     )
 
 
@@ -49,9 +47,7 @@ def test_fault_http_statuses() -> None:
 def test_fault_slow_and_timeout_stall_past_the_client_timeout() -> None:
     with _faulty("slow", fault_slow_seconds=0.6) as sb:
         with (
-            httpx.Client(
-                base_url=sb.base_url, headers={"Authorization": f"Bearer {sb.token}"}, timeout=0.2
-            ) as api,
+            httpx.Client(base_url=sb.base_url, headers={"Authorization": f"Bearer {sb.token}"}, timeout=0.2) as api,
             pytest.raises(httpx.ReadTimeout),
         ):
             api.get("/medias")
@@ -59,9 +55,7 @@ def test_fault_slow_and_timeout_stall_past_the_client_timeout() -> None:
             assert patient.get("/medias").status_code == 200  # slow, but a full answer
     with _faulty("timeout", fault_timeout_seconds=0.6) as sb:
         with (
-            httpx.Client(
-                base_url=sb.base_url, headers={"Authorization": f"Bearer {sb.token}"}, timeout=0.2
-            ) as api,
+            httpx.Client(base_url=sb.base_url, headers={"Authorization": f"Bearer {sb.token}"}, timeout=0.2) as api,
             pytest.raises(httpx.ReadTimeout),
         ):
             api.get("/medias")
@@ -105,9 +99,7 @@ def test_faults_are_seeded_and_replayable() -> None:
 
 
 def test_fault_rate_is_honoured() -> None:
-    config = SandboxConfig(
-        size="tiny", today=TODAY, rate_limit_per_minute=0, faults=0.25, fault_kinds=("http_500",)
-    )
+    config = SandboxConfig(size="tiny", today=TODAY, rate_limit_per_minute=0, faults=0.25, fault_kinds=("http_500",))
     with run_sandbox(config) as sb, api_client(sb) as api:
         codes = [api.get("/account").status_code for _ in range(200)]
     assert 0.15 < codes.count(500) / 200 < 0.34

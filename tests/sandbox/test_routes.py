@@ -50,9 +50,7 @@ def test_every_route_answers_with_and_without_json_suffix(tiny_api: httpx.Client
 
 def test_payload_shapes_follow_the_reference(tiny_api: httpx.Client) -> None:
     media = _first_media(tiny_api)
-    assert {"id", "hashed_id", "name", "type", "created", "updated", "duration", "project", "assets"} <= set(
-        media
-    )
+    assert {"id", "hashed_id", "name", "type", "created", "updated", "duration", "project", "assets"} <= set(media)
     assert media["created"].endswith("+00:00")
     assert {"id", "name", "hashed_id"} == set(media["project"])
     project = tiny_api.get("/projects.json").json()[0]
@@ -107,9 +105,7 @@ def test_paging_defaults_caps_and_past_the_end(tiny_api: httpx.Client) -> None:
     assert tiny_api.get("/stats/events", params={"per_page": 100, "page": pages + 1}).json() == []
     assert tiny_api.get("/stats/events", params={"page": 0, "per_page": 5}).json() == everything[:5]
     # Pages are disjoint slices of one ordering.
-    glued = [
-        e for p in (1, 2, 3) for e in tiny_api.get("/stats/events", params={"page": p, "per_page": 7}).json()
-    ]
+    glued = [e for p in (1, 2, 3) for e in tiny_api.get("/stats/events", params={"page": p, "per_page": 7}).json()]
     assert glued == everything[:21]
 
 
@@ -122,10 +118,7 @@ def test_exact_multiple_of_per_page_ends_with_an_empty_page(tiny_api: httpx.Clie
     day, count = next((d, c) for d, c in day_counts.items() if c > 3)
     per_page = next(p for p in range(min(count, 50), 0, -1) if count % p == 0 and p < count)
     params = {"start_date": day, "end_date": day, "per_page": per_page}
-    pages = [
-        tiny_api.get("/stats/events", params=params | {"page": p}).json()
-        for p in range(1, count // per_page + 2)
-    ]
+    pages = [tiny_api.get("/stats/events", params=params | {"page": p}).json() for p in range(1, count // per_page + 2)]
     assert [len(p) for p in pages] == [per_page] * (count // per_page) + [0]
 
 
@@ -232,13 +225,11 @@ def test_medias_list_filters_and_sorting(tiny_api: httpx.Client) -> None:
     by_name = tiny_api.get("/medias", params={"sort_by": "name", "sort_direction": 0}).json()
     assert [m["name"] for m in by_name] == sorted((m["name"] for m in medias), reverse=True)
     project = medias[0]["project"]["hashed_id"]
-    assert {
-        m["project"]["hashed_id"] for m in tiny_api.get("/medias", params={"project_id": project}).json()
-    } == {project}
+    assert {m["project"]["hashed_id"] for m in tiny_api.get("/medias", params={"project_id": project}).json()} == {
+        project
+    }
     wanted = [medias[0]["hashed_id"], medias[-1]["hashed_id"]]
-    assert {m["hashed_id"] for m in tiny_api.get("/medias", params={"hashed_ids[]": wanted}).json()} == set(
-        wanted
-    )
+    assert {m["hashed_id"] for m in tiny_api.get("/medias", params={"hashed_ids[]": wanted}).json()} == set(wanted)
 
 
 def test_dates_are_not_in_the_future(tiny_api: httpx.Client) -> None:

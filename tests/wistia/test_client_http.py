@@ -292,9 +292,7 @@ def test_a_paced_client_is_never_throttled() -> None:
     clock = SharedClock()
     with run_sandbox(config(rate_limit_per_minute=30)) as sb:
         sb.app.limiter = SlidingWindowLimiter(30, clock=clock)
-        with WistiaClient(
-            sb.base_url, sb.token, requests_per_minute=30, clock=clock, sleep=clock.sleep
-        ) as client:
+        with WistiaClient(sb.base_url, sb.token, requests_per_minute=30, clock=clock, sleep=clock.sleep) as client:
             for _ in range(100):
                 client.get_json("/account")
         assert sb.stats()["throttled"] == 0
@@ -358,9 +356,7 @@ def test_connection_refused_is_retried_then_reported() -> None:
         url = sb.base_url
     # the sandbox is stopped: nothing listens on that port any more
     with (
-        WistiaClient(
-            url, TOKEN, retry=RetryPolicy(max_attempts=2, base_delay=0.0), sleep=lambda s: None
-        ) as c,
+        WistiaClient(url, TOKEN, retry=RetryPolicy(max_attempts=2, base_delay=0.0), sleep=lambda s: None) as c,
         pytest.raises(RetriesExhaustedError) as info,
     ):
         c.get_json("/account")

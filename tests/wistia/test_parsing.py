@@ -78,17 +78,13 @@ def test_dates() -> None:
     assert parse_date("2012-10-21") == date(2012, 10, 21)
     assert parse_date("2025-10-17T23:59:59.000Z") == date(2025, 10, 17)
     assert parse_date("2025-10-17T23:30:00-02:00") == date(2025, 10, 18)  # the UTC date
-    assert parse_date(datetime(2025, 10, 17, 23, 30, tzinfo=timezone(timedelta(hours=-2)))) == date(
-        2025, 10, 18
-    )
+    assert parse_date(datetime(2025, 10, 17, 23, 30, tzinfo=timezone(timedelta(hours=-2)))) == date(2025, 10, 18)
     assert parse_date(date(2025, 1, 1)) == date(2025, 1, 1)
     assert parse_date("") is None and parse_date(None) is None
     with pytest.raises(ValueError):
         parse_date("2012-02-30")
     assert format_query_date(date(2012, 11, 25)) == "2012-11-25"
-    assert (
-        format_query_date(datetime(2012, 11, 25, 23, 0, tzinfo=timezone(timedelta(hours=-3)))) == "2012-11-26"
-    )
+    assert format_query_date(datetime(2012, 11, 25, 23, 0, tzinfo=timezone(timedelta(hours=-3)))) == "2012-11-26"
 
 
 @pytest.mark.parametrize(

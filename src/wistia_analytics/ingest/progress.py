@@ -111,8 +111,6 @@ def summary_json(result: IngestResult) -> str:
             "run_id": result.run_id,
             "status": str(result.status),
             "exit_code": result.exit_code,
-            "streams": {
-                n: {k: v for k, v in vars(r).items() if k != "name"} for n, r in result.streams.items()
-            },
+            "streams": {n: {k: v for k, v in vars(r).items() if k != "name"} for n, r in result.streams.items()},
         }
     )

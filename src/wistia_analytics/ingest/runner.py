@@ -19,7 +19,7 @@ from wistia_analytics.crashpoints import crash_point
 from wistia_analytics.ingest.streams import LoadMode, Stream, select_streams
 from wistia_analytics.ingest.windows import Window, WindowPolicy, events_floor
 from wistia_analytics.lake.bronze import BronzeFile, BronzeWriter, Lineage
-from wistia_analytics.lake.lock import LakeLock
+from wistia_analytics.lake.lock import holding_lake
 from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, new_run_id, save_run, start_run
 from wistia_analytics.lake.state import StateStore
 from wistia_analytics.lake.storage import Storage
@@ -90,9 +90,7 @@ class _NullProgress:
 class _Buffer:
     """Pages waiting to become one Bronze file; flushed by count, then on close."""
 
-    def __init__(
-        self, writer: BronzeWriter, stream: str, limit: int, on_file: Callable[[BronzeFile], None]
-    ) -> None:
+    def __init__(self, writer: BronzeWriter, stream: str, limit: int, on_file: Callable[[BronzeFile], None]) -> None:
         self.writer, self.stream, self.limit, self.on_file = writer, stream, limit, on_file
         self.pages: list[tuple[list[dict[str, Any]], Lineage]] = []
         self.lock = threading.Lock()
@@ -153,12 +151,7 @@ class Ingestor:
             return IngestResult("dry-run", RunStatus.SUCCESS, int(ExitCode.OK), self.reports, None, plan)
         started = self.now()
         run_id = new_run_id(started)
-        lock = LakeLock(self.storage, run_id, self.options.command)
-        lock.acquire(wait_seconds=self.options.lock_wait_seconds)  # LakeLockedError names the holder
-        stop_heartbeat = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(lock, stop_heartbeat), daemon=True)
-        beat.start()
-        try:
+        with holding_lake(self.storage, run_id, self.options.command, wait_seconds=self.options.lock_wait_seconds):
             record = start_run(self.storage, run_id, self.options.command, started)
             self._record = record
             record.extra["source"] = self.source_kind
@@ -184,18 +177,6 @@ class Ingestor:
             status, code = self._outcome(fatal)
             self._finish(record, status)
             return IngestResult(run_id, status, code, self.reports, record)
-        finally:
-            stop_heartbeat.set()
-            beat.join(timeout=5)
-            lock.release()
-
-    def _heartbeat(self, lock: LakeLock, stop: threading.Event) -> None:
-        while not stop.wait(lock.ttl_seconds / 4):
-            try:
-                lock.heartbeat()
-            except Exception:  # the run notices at release; a heartbeat must never kill the run
-                log.exception("lake lock heartbeat failed")
-                return
 
     def _outcome(self, fatal: BaseException | None) -> tuple[RunStatus, int]:
         if fatal is not None:
@@ -429,16 +410,12 @@ class Ingestor:
             elif stream.mode is LoadMode.PER_MEDIA_BY_DATE:
                 windows = [self._media_window(stream, m) for m in self.medias()]
                 active = [w for w in windows if not w.empty]
-                span = (
-                    f"{min(w.start for w in active)}..{max(w.end for w in active)}" if active else "nothing"
-                )
+                span = f"{min(w.start for w in active)}..{max(w.end for w in active)}" if active else "nothing"
                 lines.append(f"{stream.name}: {len(active)} medias, days {span}")
             else:
                 w = self._events_window(stream)
                 n = 0 if w.empty else len(w.days)
-                lines.append(
-                    f"{stream.name}: {n} day windows {w.start}..{w.end} (watermark -> {w.done_through})"
-                )
+                lines.append(f"{stream.name}: {n} day windows {w.start}..{w.end} (watermark -> {w.done_through})")
         return lines
 
 

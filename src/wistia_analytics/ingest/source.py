@@ -53,14 +53,10 @@ def open_source(settings: Settings, storage: Storage, *, today: date | None = No
     """Yield the source for this run, starting (and later stopping) the embedded sandbox if needed."""
     if settings.wistia_api_token is not None:
         kind = "wistia" if settings.uses_real_api else "sandbox"
-        yield Source(
-            settings.wistia_api_url, settings.wistia_api_token, kind, settings.wistia_requests_per_minute
-        )
+        yield Source(settings.wistia_api_url, settings.wistia_api_token, kind, settings.wistia_requests_per_minute)
         return
     if settings.wistia_api_url.rstrip("/") != REAL_API_URL:
-        yield Source(
-            settings.wistia_api_url, SecretStr(DEFAULT_TOKEN), "sandbox", settings.wistia_requests_per_minute
-        )
+        yield Source(settings.wistia_api_url, SecretStr(DEFAULT_TOKEN), "sandbox", settings.wistia_requests_per_minute)
         return
     run_today = today or date.today()
     start = _anchor(storage, settings.sandbox_size, settings.sandbox_seed, run_today)

@@ -125,9 +125,7 @@ class BronzeWriter:
             if part is None:
                 existing = [
                     key.part
-                    for key in map(
-                        parse_bronze_file, self.storage.list(bronze_partition(stream, self.ingest_date))
-                    )
+                    for key in map(parse_bronze_file, self.storage.list(bronze_partition(stream, self.ingest_date)))
                     if key is not None and key.run_id == self.run_id
                 ]
                 part = max(existing, default=0) + 1

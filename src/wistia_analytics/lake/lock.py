@@ -18,15 +18,17 @@ holder must call `heartbeat` well within the TTL; one that finds its lock gone g
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from types import TracebackType
@@ -183,9 +185,7 @@ class LakeLock:
             raise RuntimeError("heartbeat() on a lake lock that is not held")
         if not self._is_mine(self._read()):
             self._info = None
-            raise LakeLockLostError(
-                f"lake lock {self.storage.uri(LOCK_PATH)} is no longer held by run {self.run_id}"
-            )
+            raise LakeLockLostError(f"lake lock {self.storage.uri(LOCK_PATH)} is no longer held by run {self.run_id}")
         info = replace(self._info, heartbeat_at=utc_iso(self._clock()))
         self.storage.write_bytes(LOCK_PATH, info.to_json())
         self._info = info
@@ -297,3 +297,31 @@ class LakeLock:
             f"pid {holder.pid} is gone, from other hosts once its heartbeat is older than "
             f"{self.ttl_seconds:g}s. Last resort, after checking the run is not alive: delete {lock_uri}."
         )
+
+
+@contextlib.contextmanager
+def holding_lake(storage: Storage, run_id: str, command: str, *, wait_seconds: float = 0.0) -> Iterator[LakeLock]:
+    """Hold the lake lock for a run, refreshing its heartbeat in the background; release at the end.
+
+    Raises `LakeLockedError` (naming the holder) when another live run keeps it past `wait_seconds`.
+    """
+    lock = LakeLock(storage, run_id, command)
+    lock.acquire(wait_seconds=wait_seconds)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lock.ttl_seconds / 4):
+            try:
+                lock.heartbeat()
+            except Exception:  # the run learns at release; a heartbeat must never kill the run
+                log.exception("lake lock heartbeat failed")
+                return
+
+    thread = threading.Thread(target=beat, name="lake-lock-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield lock
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        lock.release()

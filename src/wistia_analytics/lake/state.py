@@ -86,9 +86,7 @@ class StreamState:
     @classmethod
     def from_json(cls, data: bytes) -> StreamState:
         doc = json.loads(data)
-        marks = {
-            key: Watermark(m["value"], m["updated_at"], m["run_id"]) for key, m in doc["watermarks"].items()
-        }
+        marks = {key: Watermark(m["value"], m["updated_at"], m["run_id"]) for key, m in doc["watermarks"].items()}
         return cls(doc["stream"], marks, doc.get("updated_at"), doc.get("run_id"))
 
 

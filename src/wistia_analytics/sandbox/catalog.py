@@ -156,9 +156,7 @@ class Catalog:
         self.media_by_hashed = {m.hashed_id: m for m in medias}
         self.media_by_id = {str(m.id): m for m in medias}
         self.project_by_key = {p.hashed_id: p for p in self.projects} | {str(p.id): p for p in self.projects}
-        self.cutover_day = self.history_start + int(
-            0.3 * profile.history_days
-        )  # older key/timestamp format before
+        self.cutover_day = self.history_start + int(0.3 * profile.history_days)  # older key/timestamp format before
         self._cohort_cum = np.zeros(1, dtype=np.int64)
         self._cohort_until = self.history_start - 1
         self.ensure_cohorts(max(self.first_sync_today, self.nominal_last_day) + 2)
@@ -169,9 +167,7 @@ class Catalog:
         m = self.medias[media]
         age = days - m.created_day
         weekday = WEEKDAY_FACTOR[(days - 1) % 7]  # ordinal 1 (0001-01-01) was a Monday
-        trend = 1 + 0.3 * np.clip(
-            (days - self.history_start) / max(self.config.profile.history_days, 1), 0, 2
-        )
+        trend = 1 + 0.3 * np.clip((days - self.history_start) / max(self.config.profile.history_days, 1), 0, 2)
         decay = 0.35 + 0.65 * np.exp(-np.clip(age, 0, None) / m.decay_days)
         lam = self._scale * m.base_loads * weekday * trend * decay
         return np.where(age >= 0, lam, 0.0)
@@ -189,15 +185,11 @@ class Catalog:
         """Visitors are numbered by cohort (the day they first appear); extend the numbering to last_day."""
         if last_day <= self._cohort_until:
             return
-        sizes = np.maximum(
-            3, np.round(self.expected_sessions(self.history_start, last_day) * VISITORS_PER_SESSION)
-        )
+        sizes = np.maximum(3, np.round(self.expected_sessions(self.history_start, last_day) * VISITORS_PER_SESSION))
         self._cohort_cum = np.concatenate([[0], np.cumsum(sizes.astype(np.int64))])
         self._cohort_until = last_day
 
-    def cohort_bounds(
-        self, day: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def cohort_bounds(self, day: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """First visitor index and size of the cohort of each day ordinal."""
         off = day - self.history_start
         return self._cohort_cum[off], self._cohort_cum[off + 1] - self._cohort_cum[off]

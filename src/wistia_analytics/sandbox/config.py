@@ -7,9 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 SizeName = Literal["empty", "tiny", "small", "large"]
-FaultKind = Literal[
-    "http_500", "http_502", "http_503", "slow", "timeout", "truncated", "invalid_json", "dropped"
-]
+FaultKind = Literal["http_500", "http_502", "http_503", "slow", "timeout", "truncated", "invalid_json", "dropped"]
 
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - documented; the sandbox accepts exactly one bearer token
 DEFAULT_PORT = 8765

@@ -38,9 +38,7 @@ def iso_data(ts: int) -> str:
 
 
 def _token(r: random.Random, n: int = 12) -> str:
-    return "".join(
-        r.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(n)
-    )
+    return "".join(r.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(n))
 
 
 def _hex(r: random.Random, n: int = 40) -> str:
@@ -202,14 +200,10 @@ class Renderer:
 
     def visitor_key(self, visitor: int) -> str:
         cohort = self.catalog.cohort_of(visitor) or self.catalog.history_start
-        return visitor_key(
-            visitor, self.account.day_start(cohort), cohort >= self.catalog.cutover_day, self.seed
-        )
+        return visitor_key(visitor, self.account.day_start(cohort), cohort >= self.catalog.cutover_day, self.seed)
 
     def key_for_session(self, session_hash: int, received_ts: int) -> str:
-        return event_key(
-            session_hash, received_ts, day_of(received_ts) >= self.catalog.cutover_day, self.seed
-        )
+        return event_key(session_hash, received_ts, day_of(received_ts) >= self.catalog.cutover_day, self.seed)
 
     def visitor(self, visitor: int, table: VisitorTable, *, listing: bool) -> Json:
         prof = self.visitor_profile(visitor)

@@ -428,9 +428,7 @@ class Routes:
         ref = self.account.event(*coords, now_ts=now_ts)
         if (
             ref is None
-            or self.render.key_for_session(
-                int(ref.cell.session_hash[ref.index]), int(ref.cell.received_ts[ref.index])
-            )
+            or self.render.key_for_session(int(ref.cell.session_hash[ref.index]), int(ref.cell.received_ts[ref.index]))
             != key
         ):
             return None

@@ -106,9 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         if retry_after is not None:
             app.stats.count_throttled()
             status = app.config.rate_limit_status
-            self._send(
-                Response(status, b"Rate limit exceeded", "text/plain", {"Retry-After": str(retry_after)})
-            )
+            self._send(Response(status, b"Rate limit exceeded", "text/plain", {"Retry-After": str(retry_after)}))
             return
         fault = app.faults.next(parts.path)
         if fault is not None:
@@ -233,9 +231,7 @@ class Sandbox:
 
 
 @contextmanager
-def run_sandbox(
-    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
-) -> Iterator[Sandbox]:
+def run_sandbox(config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> Iterator[Sandbox]:
     """Start a sandbox on a free port in a background thread; stop it on exit."""
     sandbox = Sandbox(config or SandboxConfig(), host, port).start()
     try:

@@ -132,9 +132,7 @@ class SyntheticAccount:
         m = self.catalog.medias[media]
         seen = [
             c.visitor[c.visible_mask(now_ts)]
-            for c in (
-                self.cell(media, d) for d in self.media_days(m, self.catalog.history_start, day_of(now_ts))
-            )
+            for c in (self.cell(media, d) for d in self.media_days(m, self.catalog.history_start, day_of(now_ts)))
         ]
         return int(np.unique(np.concatenate(seen)).size) if seen else 0
 
@@ -171,9 +169,7 @@ class SyntheticAccount:
         return sum(self.cell_stats(m, day, now_ts).plays for m in medias)
 
     @lru_cache(maxsize=16)  # noqa: B019 - one account per server, the cache lives as long as it does
-    def _day_sorted(
-        self, day: int, medias: tuple[int, ...], visitor: int | None, now_ts: int
-    ) -> list[EventRef]:
+    def _day_sorted(self, day: int, medias: tuple[int, ...], visitor: int | None, now_ts: int) -> list[EventRef]:
         refs: list[tuple[Cell, npt.NDArray[np.int64]]] = []
         for m in medias:
             if day < self.catalog.medias[m].created_day:
@@ -279,9 +275,7 @@ class SyntheticAccount:
             self._scan_visitors(base_until + 1, today, now_ts, table)
             active = np.nonzero(table.plays > 0)[0]
             order = active[np.lexsort((active, -table.last_ts[active]))]
-            table = VisitorTable(
-                table.plays, table.first_ts, table.first_hash, table.last_ts, table.last_hash, order
-            )
+            table = VisitorTable(table.plays, table.first_ts, table.first_hash, table.last_ts, table.last_hash, order)
             self._visitor_cache = (now_ts, table)
             return table
 

@@ -125,18 +125,14 @@ class WistiaClient:
         self.close()
 
     def __repr__(self) -> str:
-        return (
-            f"WistiaClient(base_url={self.base_url!r}, requests_per_minute={self.pacer.requests_per_minute})"
-        )
+        return f"WistiaClient(base_url={self.base_url!r}, requests_per_minute={self.pacer.requests_per_minute})"
 
     # ---- public API -----------------------------------------------------------------------------
     def get_json(self, path: str, params: Params | None = None) -> Any:
         """GET `path` (relative to the base URL) and return the decoded JSON: one logical request."""
         return self._request("GET", path, _prepare(path, params))
 
-    def paginate(
-        self, path: str, params: Params | None = None, per_page: int = MAX_PER_PAGE
-    ) -> Iterator[Page]:
+    def paginate(self, path: str, params: Params | None = None, per_page: int = MAX_PER_PAGE) -> Iterator[Page]:
         """Yield the non-empty pages of a list endpoint, from page 1 until a short or empty page.
 
         Sends ``per_page`` explicitly (the API's default is 10). A page past the end is ``[]``, so a list
@@ -225,9 +221,7 @@ class WistiaClient:
             if decision.delay > 0:
                 self._sleep(decision.delay)
 
-    def _raise_fatal(
-        self, outcome: Outcome, method: str, path: str, query: dict[str, ParamValue]
-    ) -> NoReturn:
+    def _raise_fatal(self, outcome: Outcome, method: str, path: str, query: dict[str, ParamValue]) -> NoReturn:
         if isinstance(outcome, httpx.Response):
             detail = self._scrub(_error_detail(outcome))
             raise error_for_status(outcome.status_code, method=method, path=path, params=query, detail=detail)
@@ -299,9 +293,7 @@ def _prepare(path: str, params: Params | None) -> dict[str, ParamValue]:
     query: dict[str, ParamValue] = {}
     for key, value in (params or {}).items():
         if is_secret_name(key):
-            raise ValueError(
-                f"do not pass credentials as query parameters ({key!r}); the client sends a header"
-            )
+            raise ValueError(f"do not pass credentials as query parameters ({key!r}); the client sends a header")
         if value is not None:
             query[key] = list(value) if isinstance(value, list | tuple) else value
     return query

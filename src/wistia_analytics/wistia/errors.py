@@ -117,9 +117,7 @@ class NotFoundError(_RequestError):
 
     exit_code = ExitCode.PARTIAL
 
-    def __init__(
-        self, *, method: str, path: str, params: Mapping[str, Any] | None = None, detail: str = ""
-    ) -> None:
+    def __init__(self, *, method: str, path: str, params: Mapping[str, Any] | None = None, detail: str = "") -> None:
         super().__init__(method=method, path=path, params=params, status=404, detail=detail)
 
     def _message(self) -> str:

@@ -1,0 +1,66 @@
+"""`wistia-analytics status`: what is in the lake and whether to trust it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from wistia_analytics.ingest.streams import STREAMS
+from wistia_analytics.lake.runs import latest_runs
+from wistia_analytics.lake.state import StateStore
+from wistia_analytics.lake.storage import Storage
+from wistia_analytics.query.catalog import open_catalog
+
+
+def lake_status(storage: Storage, *, runs: int = 5) -> dict[str, Any]:
+    """Watermarks, recent runs, tables (rows, version, age), freshness, quarantine and drift."""
+    state = StateStore(storage)
+    watermarks = {}
+    for stream in STREAMS:
+        values = state.load(stream.name).values()
+        if values:
+            watermarks[stream.name] = (
+                values
+                if len(values) <= 3
+                else {"keys": len(values), "min": min(values.values()), "max": max(values.values())}
+            )
+    recent = [
+        {
+            "run_id": r.run_id,
+            "command": r.command.split(" ")[0],
+            "status": str(r.status),
+            "started_at": r.started_at,
+            "ended_at": r.ended_at,
+            "requests": r.requests,
+            "records": sum(r.records.values()),
+            "errors": len(r.errors),
+        }
+        for r in latest_runs(storage, runs)
+    ]
+    con, manifests = open_catalog(storage)
+    tables = {
+        name: {"rows": m.row_count, "version": m.version, "published_at": m.created_at}
+        for name, m in sorted(manifests.items())
+    }
+    out: dict[str, Any] = {"lake": storage.uri(""), "watermarks": watermarks, "runs": recent, "tables": tables}
+    if "silver_events" in manifests:
+        newest = con.execute("SELECT max(received_at) FROM silver.events").fetchone()
+        if newest and newest[0] is not None:
+            age = datetime.now(UTC) - newest[0]
+            out["freshness"] = {
+                "newest_event_at": newest[0].isoformat(),
+                "age_hours": round(age.total_seconds() / 3600, 1),
+            }
+    if "silver_quarantine" in manifests:
+        out["quarantine"] = dict(
+            con.execute("SELECT entity, count(*) FROM silver.quarantine GROUP BY entity ORDER BY entity").fetchall()
+        )
+    if "gold_reconciliation" in manifests:
+        row = con.execute(
+            "SELECT count(*) FILTER (WHERE NOT within_tolerance), max(abs(plays_diff)), count(*) "
+            "FROM gold.reconciliation"
+        ).fetchone()
+        if row:
+            out["reconciliation"] = {"rows_with_drift": row[0], "max_abs_plays_diff": row[1], "rows": row[2]}
+    con.close()
+    return out

@@ -1,0 +1,1 @@
+"""Reading the published tables: the one place readers (CLI `query`, status, the dashboard) get data from."""

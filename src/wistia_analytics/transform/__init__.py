@@ -1,0 +1,1 @@
+"""Bronze -> Silver -> Gold: model definitions (SQL, written once), engines that run them, publishing."""

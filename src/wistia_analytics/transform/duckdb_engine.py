@@ -1,0 +1,132 @@
+"""The embedded engine: DuckDB in-process, reading Bronze JSON lines and Parquet from the lake."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from wistia_analytics.lake.storage import Storage
+
+BRONZE_COLUMNS = (
+    "source_file VARCHAR, run_id VARCHAR, ingested_at TIMESTAMPTZ, request_path VARCHAR, "
+    "context_media_id VARCHAR, record VARCHAR"
+)
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class DuckDBEngine:
+    """One DuckDB connection per transform run; temp tables spill to disk beyond the memory limit."""
+
+    name = "duckdb"
+
+    def __init__(self, storage: Storage, *, memory_limit: str | None = None, threads: int | None = None) -> None:
+        self.storage = storage
+        root = storage.uri("")
+        if "://" in root and not root.startswith("file://"):
+            raise NotImplementedError("the DuckDB engine reads a local lake for now; s3:// comes with the S3 issue")
+        self.root = root.removeprefix("file://").rstrip("/")
+        self._spill = tempfile.mkdtemp(prefix="wistia-duckdb-")
+        self.con = duckdb.connect(config={"threads": threads or os.cpu_count() or 2})
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET temp_directory = {_quote(self._spill)}")
+        self.con.execute("SET preserve_insertion_order = false")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+
+    def _abs(self, rel: str) -> str:
+        return f"{self.root}/{rel}"
+
+    def register_bronze(self, stream: str, files: list[str]) -> None:
+        view = f"bronze_{stream}"
+        if not files:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM (SELECT "
+                "NULL::VARCHAR source_file, NULL::VARCHAR run_id, NULL::TIMESTAMPTZ ingested_at, "
+                "NULL::VARCHAR request_path, NULL::VARCHAR context_media_id, NULL::VARCHAR record) WHERE false"
+            )
+            return
+        paths = "[" + ", ".join(_quote(self._abs(f)) for f in files) + "]"
+        prefix_len = len(self.root) + 2  # 1-based substring after "<root>/"
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP VIEW {view} AS
+            SELECT substr(filename, {prefix_len}) AS source_file,
+                   run_id,
+                   try_cast(ingested_at AS TIMESTAMPTZ) AS ingested_at,
+                   json_extract_string(request, '$.path') AS request_path,
+                   json_extract_string(context, '$.media_id') AS context_media_id,
+                   CAST(record AS VARCHAR) AS record
+            FROM read_json({paths}, format = 'newline_delimited', compression = 'gzip', filename = true,
+                 columns = {{'run_id': 'VARCHAR', 'ingested_at': 'VARCHAR', 'request': 'JSON',
+                             'record': 'JSON', 'context': 'JSON'}})"""
+        )
+
+    def register_parquet(self, name: str, files: list[str], columns: list[list[str]]) -> None:
+        self.drop(name)
+        if not files:
+            cols = ", ".join(f"NULL::{t} AS {n}" for n, t in columns) or "NULL AS empty"
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM (SELECT {cols}) WHERE false")
+            return
+        paths = "[" + ", ".join(_quote(self._abs(f)) for f in files) + "]"
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({paths}, hive_partitioning = false)"
+        )
+
+    def materialize(self, name: str, sql: str) -> None:
+        self.drop(name)
+        self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+
+    def scalar(self, sql: str) -> int:
+        row = self.con.execute(sql).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def rows(self, sql: str) -> list[tuple[object, ...]]:
+        return self.con.execute(sql).fetchall()
+
+    def columns(self, relation: str) -> list[list[str]]:
+        return [[str(r[0]), str(r[1])] for r in self.con.execute(f"DESCRIBE {relation}").fetchall()]
+
+    def write_parquet(self, relation: str, directory: str, partition_by: str | None) -> dict[str, list[str]]:
+        target = Path(self._abs(directory))
+        target.mkdir(parents=True, exist_ok=True)
+        options = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
+        if partition_by:
+            options += f", PARTITION_BY ({partition_by}), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE true"
+            self.con.execute(f"COPY (SELECT * FROM {relation}) TO {_quote(str(target))} ({options})")
+        else:
+            self.con.execute(f"COPY (SELECT * FROM {relation}) TO {_quote(str(target / 'part-0.parquet'))} ({options})")
+        written: dict[str, list[str]] = {}
+        for path in sorted(target.rglob("*.parquet")):
+            rel = str(path.relative_to(self.root))
+            part = path.parent.name.split("=", 1)[1] if partition_by else ""
+            written.setdefault(part, []).append(rel)
+        for files in written.values():
+            for rel in files:
+                _fsync(Path(self._abs(rel)))
+        return written
+
+    def drop(self, name: str) -> None:
+        kinds = self.con.execute(
+            "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = ? AND temporary "
+            "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE view_name = ? AND temporary",
+            [name, name],
+        ).fetchall()
+        for (kind,) in kinds:
+            self.con.execute(f"DROP {kind} IF EXISTS {name}")
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _fsync(path: Path) -> None:
+    """Parquet files must be durable before the manifest that names them is published."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,188 @@
+"""The model registry: every Silver and Gold table, its SQL, inputs, key, partitioning and checks.
+
+The SQL (in `sql/<name>.sql`, DuckDB dialect) is the one definition of each table; engines run it as is
+(DuckDB) or transpiled (Spark). `docs/models.md` is the contract the SQL follows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+
+from wistia_analytics.ingest.streams import STREAMS
+from wistia_analytics.quality.checks import Check, range_check, references
+
+BRONZE_INPUTS = tuple(f"bronze_{s.name}" for s in STREAMS)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A non-partitioned input whose changed rows invalidate the partitions where their keys appear."""
+
+    table: str  # e.g. silver_medias
+    key: str  # e.g. media_id
+    watched: tuple[str, ...]  # the columns the model uses
+    fact: str  # partitioned input that locates the key, e.g. silver_events
+    fact_date: str  # its date column, e.g. event_date
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    inputs: tuple[str, ...]
+    key: tuple[str, ...]
+    partition_by: str | None = None
+    quarantine_entity: str | None = None  # Silver models that validate: entity name in silver_quarantine
+    merge: bool = False  # incremental run: new Bronze merged into the current table by key
+    partitioned_inputs: dict[str, str] = field(default_factory=dict)  # input -> its date column
+    dimensions: tuple[Dimension, ...] = ()
+    checks: tuple[Check, ...] = ()
+    nonempty_if: str | None = None  # this input has rows => the table must have rows
+    nullable_key: tuple[str, ...] = ()  # key columns allowed to be NULL (still part of uniqueness)
+
+    @property
+    def layer(self) -> str:
+        return self.name.split("_", 1)[0]
+
+    def sql(self) -> str:
+        return resources.files("wistia_analytics.transform.sql").joinpath(f"{self.name}.sql").read_text()
+
+
+_MEDIA_DIM = Dimension(
+    "silver_medias", "media_id", ("media_name", "project_id", "project_name"), "silver_events", "event_date"
+)
+_DURATION_DIM = Dimension("silver_medias", "media_id", ("duration_seconds",), "silver_events", "event_date")
+_MEDIA_DIM_BY_DATE = Dimension(
+    "silver_medias",
+    "media_id",
+    ("media_name", "project_id", "project_name"),
+    "silver_media_daily_stats",
+    "stat_date",
+)
+_VISITOR_DIM = Dimension(
+    "silver_visitors",
+    "visitor_key",
+    ("visitor_name", "visitor_email", "is_identified"),
+    "silver_events",
+    "event_date",
+)
+
+MODELS: tuple[Model, ...] = (
+    Model(
+        "silver_projects",
+        ("bronze_projects",),
+        ("project_id",),
+        quarantine_entity="project",
+        merge=True,
+        nonempty_if="bronze_projects",
+    ),
+    Model(
+        "silver_medias",
+        ("bronze_medias",),
+        ("media_id",),
+        quarantine_entity="media",
+        merge=True,
+        checks=(range_check("duration_seconds", low=0),),
+        nonempty_if="bronze_medias",
+    ),
+    Model(
+        "silver_visitors",
+        ("bronze_visitors",),
+        ("visitor_key",),
+        quarantine_entity="visitor",
+        merge=True,
+        checks=(range_check("play_count", low=0), range_check("load_count", low=0)),
+    ),
+    Model(
+        "silver_media_lifetime_stats",
+        ("bronze_media_lifetime_stats",),
+        ("media_id",),
+        quarantine_entity="media_lifetime_stats",
+        merge=True,
+        checks=(range_check("play_count", low=0), references("media_id", "silver_medias", "media_id")),
+    ),
+    Model(
+        "silver_media_daily_stats",
+        ("bronze_media_daily_stats",),
+        ("media_id", "stat_date"),
+        quarantine_entity="media_daily_stats",
+        merge=True,
+        checks=(
+            range_check("play_count", low=0),
+            range_check("load_count", low=0),
+            references("media_id", "silver_medias", "media_id"),
+        ),
+    ),
+    Model(
+        "silver_media_engagement",
+        ("bronze_media_engagement",),
+        ("media_id", "bucket_index"),
+        quarantine_entity="media_engagement",
+        merge=True,
+        checks=(range_check("viewers", low=0), references("media_id", "silver_medias", "media_id")),
+    ),
+    Model(
+        "silver_events",
+        ("bronze_events", "silver_medias"),
+        ("event_key",),
+        partition_by="event_date",
+        quarantine_entity="event",
+        dimensions=(_DURATION_DIM,),
+        checks=(range_check("percent_viewed", 0, 1), range_check("watch_seconds", low=0)),
+        nonempty_if="bronze_events",
+    ),
+    Model(
+        "gold_media_daily",
+        ("silver_events", "silver_media_daily_stats", "silver_medias"),
+        ("media_id", "activity_date"),
+        partition_by="activity_date",
+        partitioned_inputs={"silver_events": "event_date", "silver_media_daily_stats": "stat_date"},
+        dimensions=(_MEDIA_DIM, _MEDIA_DIM_BY_DATE),
+        checks=(
+            range_check("plays", low=0),
+            range_check("loads", low=0),
+            range_check("engagement_rate", 0, 1),
+            # events can name a media deleted before the first snapshot: report, do not block
+            references("media_id", "silver_medias", "media_id", blocking=False),
+        ),
+    ),
+    Model(
+        "gold_visitor_media_daily",
+        ("silver_events", "silver_medias", "silver_visitors"),
+        ("visitor_key", "media_id", "activity_date"),
+        partition_by="activity_date",
+        partitioned_inputs={"silver_events": "event_date"},
+        dimensions=(_MEDIA_DIM, _VISITOR_DIM),
+        checks=(range_check("avg_percent_viewed", 0, 1),),
+    ),
+    Model(
+        "gold_media_channel_daily",
+        ("silver_events",),
+        ("media_id", "activity_date", "channel"),
+        partition_by="activity_date",
+        partitioned_inputs={"silver_events": "event_date"},
+        checks=(range_check("engagement_rate", 0, 1),),
+    ),
+    Model(
+        "gold_account_daily",
+        ("silver_events", "silver_media_daily_stats"),
+        ("activity_date",),
+        partition_by="activity_date",
+        partitioned_inputs={"silver_events": "event_date", "silver_media_daily_stats": "stat_date"},
+        checks=(range_check("plays", low=0), range_check("engagement_rate", 0, 1)),
+    ),
+    Model(
+        "gold_media_engagement_curve",
+        ("silver_media_engagement", "silver_medias"),
+        ("media_id", "bucket_index"),
+        checks=(range_check("retention", low=0),),
+    ),
+    Model(
+        "gold_reconciliation",
+        ("gold_media_daily", "silver_media_lifetime_stats"),
+        ("media_id", "scope", "activity_date"),
+        nullable_key=("activity_date",),
+    ),
+)
+MODELS_BY_NAME = {m.name: m for m in MODELS}
+QUARANTINE_TABLE = "silver_quarantine"
