@@ -1,18 +1,25 @@
-"""`make demo`: the main job end to end on the embedded default.
+"""`make demo`: the main job end to end on the embedded default: sandbox -> Bronze -> Silver -> Gold.
 
-It always uses the built-in sandbox (a token in the environment is ignored here: `wistia-analytics ingest`
-is the command for a real account) and writes to `LAKE_URI` (default `./lake`). Later stages (transform,
-dashboard) join this function as they land.
+It always uses the built-in sandbox (a token in the environment is ignored here: `wistia-analytics run` is
+the command for a real account), fetches the sandbox account's whole history on the first run, and writes to
+`LAKE_URI` (default `./lake`). The dashboard joins it when its issue lands.
 """
 
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from wistia_analytics.ingest.progress import ConsoleProgress, report_console, summary_table
 from wistia_analytics.ingest.runner import IngestOptions
 from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.lake.storage import Storage
 from wistia_analytics.logs import configure_logging
+from wistia_analytics.pipeline.cli import transform_table
+from wistia_analytics.pipeline.service import run_transform
+from wistia_analytics.query.catalog import open_catalog
+from wistia_analytics.sandbox import SIZES
+from wistia_analytics.sandbox.payloads import SITE
 from wistia_analytics.settings import REAL_API_URL, Settings
 
 
@@ -22,14 +29,36 @@ def run_demo(*, size: str) -> int:
     if settings.wistia_api_token is not None:
         out.print("[yellow]demo runs on the built-in sandbox; WISTIA_API_TOKEN is ignored here[/yellow]")
     settings = settings.model_copy(
-        update={"wistia_api_token": None, "wistia_api_url": REAL_API_URL, "sandbox_size": size}
+        update={
+            "wistia_api_token": None,
+            "wistia_api_url": REAL_API_URL,
+            "sandbox_size": size,
+            "ingest_backfill_days": min(SIZES[size].history_days, 730),
+            "channel_site_hosts": urlsplit(SITE).hostname or "",
+        }
     )
     configure_logging("text", "WARNING")
-    out.print(f"[bold]1/1 ingest[/bold]: built-in sandbox ({size} account) -> Bronze in {settings.lake_uri}")
+    out.print(f"[bold]1/2 ingest[/bold]: built-in sandbox ({size} account) -> Bronze in {settings.lake_uri}")
     started = time.monotonic()
     progress = ConsoleProgress()
     with progress:
-        result, client = run_ingest(settings, IngestOptions(command="demo"), progress=progress)
+        result, client = run_ingest(settings, IngestOptions(command="demo ingest"), progress=progress)
     out.print(summary_table(result, client, time.monotonic() - started))
-    out.print(f"Bronze, state and run records are under {settings.lake_uri}; run it again for an incremental run.")
-    return result.exit_code
+    if result.exit_code not in (0, 3):
+        return result.exit_code
+    out.print("[bold]2/2 transform[/bold]: Bronze -> Silver -> Gold (DuckDB)")
+    transformed = run_transform(settings, command="demo transform")
+    if transformed.mode == "noop":
+        out.print("no new Bronze: Silver and Gold are up to date")
+    else:
+        out.print(transform_table(transformed))
+    con, manifests = open_catalog(Storage.from_uri(settings.lake_uri))
+    if "gold_account_daily" in manifests:
+        plays, loads, hours = con.execute(
+            "SELECT sum(plays), sum(loads), sum(watch_time_seconds) / 3600 FROM gold.account_daily"
+        ).fetchone() or (0, 0, 0)
+        out.print(f"Gold: {plays:,} plays, {loads:,} loads, {hours:,.0f} hours watched. Try:")
+        out.print('  .venv/bin/wistia-analytics query "select * from gold.media_daily order by plays desc limit 5"')
+        out.print("  .venv/bin/wistia-analytics status")
+    con.close()
+    return transformed.exit_code or result.exit_code

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     hash_visitor_identity: bool = Field(
         default=False, description="Replace visitor names and emails by md5 hashes in Silver and Gold."
     )
+    channel_site_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts of your own site: untagged views there count as direct, elsewhere as other.",
+    )
     duckdb_memory_limit: str | None = Field(
         default=None, description="Memory cap for the embedded engine, e.g. 4GB (DuckDB spills to disk beyond it)."
     )

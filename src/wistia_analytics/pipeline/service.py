@@ -33,6 +33,7 @@ def run_transform(
             built,
             full_rebuild=full_rebuild,
             hash_identity=settings.hash_visitor_identity,
+            site_hosts=tuple(h.strip().lower() for h in settings.channel_site_hosts.split(",") if h.strip()),
             command=command,
             lock_wait_seconds=lock_wait_seconds,
         )

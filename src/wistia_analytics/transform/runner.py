@@ -89,6 +89,7 @@ class TransformRunner:
         *,
         full_rebuild: bool = False,
         hash_identity: bool = False,
+        site_hosts: tuple[str, ...] = (),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         command: str = "transform",
         lock_wait_seconds: float = 0.0,
@@ -97,6 +98,7 @@ class TransformRunner:
         self.engine = engine
         self.full_rebuild = full_rebuild
         self.hash_identity = hash_identity
+        self.site_hosts = site_hosts
         self.now = now
         self.command = command
         self.lock_wait_seconds = lock_wait_seconds
@@ -156,7 +158,12 @@ class TransformRunner:
         processed = {s: set(files) for s, files in state.processed.items()}
         self.new = {s: [f for f in files if f not in processed.get(s, set())] for s, files in self.bronze.items()}
         self.currents: dict[str, Manifest | None] = {m.name: self.tables.current(m.name) for m in MODELS}
-        self.full = self.full_rebuild or state.engine is None or any(v is None for v in self.currents.values())
+        # A run killed between two publishes leaves tables from different runs: their dimension diffs can no
+        # longer be trusted, so the next run rebuilds everything (same result, more time).
+        interrupted = any(m is not None and m.run_id != state.run_id for m in self.currents.values())
+        self.full = (
+            self.full_rebuild or state.engine is None or interrupted or any(v is None for v in self.currents.values())
+        )
         if not self.full and not any(self.new.values()):
             return TransformResult(run_id, "noop", RunStatus.SUCCESS, [], {}, 0, time.monotonic() - started)
         self.state = state
@@ -211,7 +218,7 @@ class TransformRunner:
 
     def _silver(self, model: Model, report: ModelReport) -> None:
         stream = model.inputs[0].removeprefix("bronze_")
-        sql = render_model_sql(model.sql(), hash_identity=self.hash_identity)
+        sql = render_model_sql(model.sql(), hash_identity=self.hash_identity, site_hosts=self.site_hosts)
         raw = f"{model.name}__raw"
         if model.partition_by is None:
             files = self.bronze[stream] if self.full else self.new[stream]
