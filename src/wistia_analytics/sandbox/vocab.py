@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-# The channel vocabulary the sandbox's traffic is drawn from. The transform derives the channel back from
-# each embed URL with its own documented rules; the sandbox never sends the channel itself.
-CHANNELS: tuple[str, ...] = (
-    "facebook",
-    "youtube",
-    "linkedin",
-    "x",
-    "instagram",
-    "email",
-    "search",
-    "direct",
-    "other",
-)
+from wistia_analytics.transform.channels import CHANNELS
+
+__all__ = ["CHANNELS"]
+
+# The sandbox draws traffic in the product's channel vocabulary (defined once, with the rules, in
+# transform/channels.py). The transform derives the channel back from each embed URL; the sandbox never sends
+# the channel itself.
 CHANNEL_BASE_WEIGHTS: tuple[float, ...] = (0.15, 0.09, 0.10, 0.05, 0.07, 0.17, 0.15, 0.17, 0.05)
 
 # How each channel shows up in an embed URL's query string (one is picked per session).
