@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo sandbox test lint typecheck bench clean
+.PHONY: help venv demo sandbox test chromium lint typecheck bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,10 +25,15 @@ demo: $(STAMP) ## Run the main job end to end on the embedded default (built-in 
 sandbox: $(STAMP) ## Serve the sandbox Wistia API on 127.0.0.1:8765 (small account)
 	$(BIN)/wistia-analytics sandbox --size small
 
-test: $(STAMP) ## Run the whole test suite (lint and types included)
+test: $(STAMP) chromium ## Run the whole test suite (lint and types included)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+chromium: ## Install Debian's Chromium for the browser tests (never a downloaded browser build)
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP) ## ruff + mypy
 	$(BIN)/ruff check src tests benchmarks
