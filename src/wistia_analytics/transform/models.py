@@ -34,6 +34,8 @@ class Model:
     partition_by: str | None = None
     quarantine_entity: str | None = None  # Silver models that validate: entity name in silver_quarantine
     merge: bool = False  # incremental run: new Bronze merged into the current table by key
+    # Rows that come as one record (a media's whole curve): an incremental merge replaces the whole group.
+    merge_group: tuple[str, ...] = ()
     partitioned_inputs: dict[str, str] = field(default_factory=dict)  # input -> its date column
     dimensions: tuple[Dimension, ...] = ()
     checks: tuple[Check, ...] = ()
@@ -119,6 +121,7 @@ MODELS: tuple[Model, ...] = (
         ("media_id", "bucket_index"),
         quarantine_entity="media_engagement",
         merge=True,
+        merge_group=("media_id",),
         checks=(range_check("viewers", low=0), references("media_id", "silver_medias", "media_id")),
     ),
     Model(

@@ -231,13 +231,22 @@ class TransformRunner:
             else:
                 self.engine.materialize(f"{model.name}__new", f"SELECT {cols} FROM {raw} WHERE reject_reason IS NULL")
                 self._register_current(model.name, f"{model.name}__current")
-                key = ", ".join(model.key)
-                self.engine.materialize(
-                    model.name,
-                    f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {key} "
-                    f"ORDER BY ingested_at DESC, source_file DESC) AS rn__ FROM (SELECT {cols} FROM "
-                    f"{model.name}__current UNION ALL SELECT {cols} FROM {model.name}__new) u) r WHERE rn__ = 1",
-                )
+                new, current = f"{model.name}__new", f"{model.name}__current"
+                if model.merge_group:  # a new record replaces its whole group (e.g. a media's curve)
+                    group = ", ".join(model.merge_group)
+                    self.engine.materialize(
+                        model.name,
+                        f"SELECT {cols} FROM {current} WHERE ({group}) NOT IN (SELECT {group} FROM {new}) "
+                        f"UNION ALL SELECT {cols} FROM {new}",
+                    )
+                else:
+                    key = ", ".join(model.key)
+                    self.engine.materialize(
+                        model.name,
+                        f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {key} "
+                        f"ORDER BY ingested_at DESC, source_file DESC) AS rn__ FROM (SELECT {cols} FROM "
+                        f"{current} UNION ALL SELECT {cols} FROM {new}) u) r WHERE rn__ = 1",
+                    )
                 if model.name == "silver_media_daily_stats":
                     self.touched["silver_media_daily_stats"] = {
                         str(r[0]) for r in self.engine.rows(f"SELECT DISTINCT stat_date FROM {model.name}__new")
@@ -367,9 +376,14 @@ class TransformRunner:
             )
             candidate = f"{model.name}__candidate"
         results += run_checks(self.engine, candidate, key_checks(model.key, model.nullable_key))
-        if model.nonempty_if and self.engine.scalar(f"SELECT count(*) FROM {model.nonempty_if}") > 0:
+        valid_inputs = (
+            self.engine.scalar(f"SELECT count(*) FROM {model.nonempty_if}") - report.quarantined
+            if model.nonempty_if
+            else 0
+        )
+        if valid_inputs > 0:  # some input passed validation, so an empty table would be a bug
             total = self.engine.scalar(f"SELECT count(*) FROM {candidate}")
-            results.append(CheckResult(f"non-empty (since {model.nonempty_if} has rows)", int(total == 0)))
+            results.append(CheckResult(f"non-empty (since {model.nonempty_if} has valid rows)", int(total == 0)))
         report.checks = results
         failed = [r for r in results if not r.passed and r.blocking]
         if failed:

@@ -1,0 +1,153 @@
+"""`transform`, `status` and `query` as a user runs them: real subprocesses on the hand-built fixture lake.
+
+Expected figures come from `tests/transform/fixture_lake.py`, by hand:
+- gold.media_daily has 3 rows: M1 on 2026-11-01 and 2026-11-02 (by_date rows of M1), M2 on 2026-11-01.
+- official loads/plays: M1 10+4 / 3+1, M2 5 / 2; events kept: M1 e1, e2, e3 (11-01) and e4 (11-02), M2 e5, e6
+  (e7 is out of range and one event has no key: both quarantined; e2 and e4 re-delivered unchanged).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.transform.fixture_lake import M1, M2, build
+from wistia_analytics.crashpoints import ENV as CRASH_ENV
+from wistia_analytics.lake.state import StateStore
+from wistia_analytics.lake.storage import Storage
+from wistia_analytics.query.catalog import TABLES
+
+COUNT_SQL = "select count(*) as n from gold.media_daily"
+
+
+def cli(lake: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != CRASH_ENV} | {"LAKE_URI": str(lake), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "wistia_analytics", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=lake.parent,  # no stray .env file
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture lake, transformed once through the CLI, with one ingest watermark committed by hand."""
+    path = tmp_path_factory.mktemp("cli") / "lake"
+    storage = Storage.from_uri(str(path))
+    build(storage)
+    StateStore(storage).commit(
+        "events",
+        {"received_at": "2026-11-02T08:00:00Z"},
+        "20261103T120000Z-bbbbbb",
+        now=datetime(2026, 11, 3, tzinfo=UTC),
+    )
+    done = cli(path, "transform")
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def test_transform_prints_the_tables_then_nothing_new(tmp_path: Path) -> None:
+    path = tmp_path / "lake"
+    build(Storage.from_uri(str(path)))
+    first = cli(path, "transform")
+    assert first.returncode == 0, first.stderr
+    assert "Traceback" not in first.stderr
+    assert "full, success" in first.stdout
+    for table in TABLES:
+        if table != "silver_quarantine":  # published apart, not a row of the run table
+            assert table in first.stdout, table
+    assert "quarantined this run: 2" in first.stdout
+    assert "reconciliation rows with drift: 0" in first.stdout
+    second = cli(path, "transform")
+    assert second.returncode == 0, second.stderr
+    assert "no new Bronze files" in second.stdout
+    rebuilt = cli(path, "transform", "--full-rebuild")
+    assert rebuilt.returncode == 0 and "full, success" in rebuilt.stdout, rebuilt.stdout
+
+
+def test_status_json(lake: Path) -> None:
+    out = cli(lake, "status", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert set(doc["tables"]) == set(TABLES)
+    assert doc["tables"]["gold_media_daily"]["rows"] == 3
+    assert doc["tables"]["silver_events"]["rows"] == 6
+    assert doc["tables"]["silver_quarantine"]["rows"] == 2
+    assert all(t["version"] and t["published_at"] for t in doc["tables"].values())
+    assert doc["watermarks"] == {"events": {"received_at": "2026-11-02T08:00:00Z"}}
+    # 3 daily rows (one per gold.media_daily row) + 2 lifetime rows (one per media), all within tolerance
+    assert doc["reconciliation"] == {"rows_with_drift": 0, "max_abs_plays_diff": 0, "rows": 5}
+    assert doc["quarantine"] == {"event": 2}
+    assert doc["freshness"]["newest_event_at"].startswith("2026-11-02T08:00:00")
+    assert any(r["command"] == "transform" and r["status"] == "success" for r in doc["runs"])
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_query_count(lake: Path, fmt: str) -> None:
+    out = cli(lake, "query", COUNT_SQL, "--format", fmt)
+    assert out.returncode == 0, out.stderr
+    if fmt == "json":
+        assert json.loads(out.stdout) == [{"n": 3}]
+    else:
+        assert list(csv.reader(io.StringIO(out.stdout))) == [["n"], ["3"]]
+
+
+def test_query_figures_by_hand(lake: Path) -> None:
+    sql = (
+        "select media_id, sum(loads) as loads, sum(plays) as plays, sum(event_plays) as event_plays, "
+        "round(sum(percent_viewed_sum), 6) as pv, round(sum(watch_time_seconds), 6) as watch "
+        "from gold.media_daily group by media_id order by media_id"
+    )
+    out = cli(lake, "query", sql, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [
+        {"media_id": M1, "loads": 14, "plays": 4, "event_plays": 4, "pv": 1.85, "watch": 185.0},
+        {"media_id": M2, "loads": 5, "plays": 2, "event_plays": 2, "pv": 1.0, "watch": 200.0},
+    ]
+    out = cli(lake, "query", "select activity_date, plays from gold.account_daily order by 1", "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    assert list(csv.reader(io.StringIO(out.stdout))) == [
+        ["activity_date", "plays"],
+        ["2026-11-01", "5"],
+        ["2026-11-02", "1"],
+    ]
+
+
+def test_query_table_format(lake: Path) -> None:
+    out = cli(lake, "query", COUNT_SQL)
+    assert out.returncode == 0, out.stderr
+    assert "│ 3 │" in out.stdout
+    assert "1 rows" in " ".join(out.stdout.split())  # rich wraps the title to the (narrow) table's width
+
+
+def test_query_on_an_empty_lake(tmp_path: Path) -> None:
+    empty = tmp_path / "lake"
+    empty.mkdir()
+    out = cli(empty, "query", COUNT_SQL, "--format", "json")
+    assert out.returncode == 2
+    assert "no published tables" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["select nope from gold.media_daily", "select * from gold.no_such_table", "selec 1"],
+)
+def test_query_sql_error(lake: Path, sql: str) -> None:
+    out = cli(lake, "query", sql, "--format", "json")
+    assert out.returncode == 2
+    assert "query error" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert out.stdout == ""
