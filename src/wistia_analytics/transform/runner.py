@@ -231,13 +231,13 @@ class TransformRunner:
             else:
                 self.engine.materialize(f"{model.name}__new", f"SELECT {cols} FROM {raw} WHERE reject_reason IS NULL")
                 self._register_current(model.name, f"{model.name}__current")
-                new, current = f"{model.name}__new", f"{model.name}__current"
+                new_rel, current_rel = f"{model.name}__new", f"{model.name}__current"
                 if model.merge_group:  # a new record replaces its whole group (e.g. a media's curve)
                     group = ", ".join(model.merge_group)
                     self.engine.materialize(
                         model.name,
-                        f"SELECT {cols} FROM {current} WHERE ({group}) NOT IN (SELECT {group} FROM {new}) "
-                        f"UNION ALL SELECT {cols} FROM {new}",
+                        f"SELECT {cols} FROM {current_rel} WHERE ({group}) NOT IN (SELECT {group} FROM {new_rel}) "
+                        f"UNION ALL SELECT {cols} FROM {new_rel}",
                     )
                 else:
                     key = ", ".join(model.key)
@@ -245,7 +245,7 @@ class TransformRunner:
                         model.name,
                         f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {key} "
                         f"ORDER BY ingested_at DESC, source_file DESC) AS rn__ FROM (SELECT {cols} FROM "
-                        f"{current} UNION ALL SELECT {cols} FROM {new}) u) r WHERE rn__ = 1",
+                        f"{current_rel} UNION ALL SELECT {cols} FROM {new_rel}) u) r WHERE rn__ = 1",
                     )
                 if model.name == "silver_media_daily_stats":
                     self.touched["silver_media_daily_stats"] = {
