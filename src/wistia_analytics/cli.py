@@ -212,15 +212,40 @@ def query(
 
 
 @app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+) -> None:
+    """Serve the Streamlit dashboard over the lake's Gold tables (LAKE_URI)."""
+    from wistia_analytics.dashboard.server import DashboardStartError, serve, url
+    from wistia_analytics.settings import Settings
+
+    settings = Settings()
+    try:
+        proc = serve(host, port, settings.lake_uri)
+    except DashboardStartError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Dashboard: {url(host, port)}  (lake: {settings.lake_uri}; Ctrl-C to stop)")
+    try:
+        raise typer.Exit(proc.wait())
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@app.command()
 def demo(
     size: Annotated[str, typer.Option(help="Built-in sandbox account size: tiny, small or large.")] = "small",
+    serve: Annotated[bool, typer.Option(help="End by serving the dashboard until Ctrl-C.")] = True,
+    port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501,
 ) -> None:
-    """Run the main job end to end on the embedded default (the built-in sandbox)."""
+    """Run the main job end to end on the embedded default: sandbox -> lake -> dashboard."""
     from wistia_analytics.demo import run_demo
 
     if size not in SIZES:
         raise typer.BadParameter(f"choose from {', '.join(SIZES)}", param_hint="--size")
-    raise typer.Exit(run_demo(size=size))
+    raise typer.Exit(run_demo(size=size, serve=serve, port=port))
 
 
 def main() -> None:

@@ -2,13 +2,15 @@
 
 It always uses the built-in sandbox (a token in the environment is ignored here: `wistia-analytics run` is
 the command for a real account), fetches the sandbox account's whole history on the first run, and writes to
-`LAKE_URI` (default `./lake`). The dashboard joins it when its issue lands.
+`LAKE_URI` (default `./lake`), then serves the dashboard on it.
 """
 
 from __future__ import annotations
 
 import time
 from urllib.parse import urlsplit
+
+from rich.console import Console
 
 from wistia_analytics.ingest.progress import ConsoleProgress, report_console, summary_table
 from wistia_analytics.ingest.runner import IngestOptions
@@ -23,7 +25,7 @@ from wistia_analytics.sandbox.payloads import SITE
 from wistia_analytics.settings import REAL_API_URL, Settings
 
 
-def run_demo(*, size: str) -> int:
+def run_demo(*, size: str, serve: bool = False, port: int = 8501) -> int:
     settings = Settings()
     out = report_console()
     if settings.wistia_api_token is not None:
@@ -61,4 +63,25 @@ def run_demo(*, size: str) -> int:
         out.print('  .venv/bin/wistia-analytics query "select * from gold.media_daily order by plays desc limit 5"')
         out.print("  .venv/bin/wistia-analytics status")
     con.close()
-    return transformed.exit_code or result.exit_code
+    code = transformed.exit_code or result.exit_code
+    if serve and code in (0, 3):
+        return _serve_dashboard(settings.lake_uri, port, out) or code
+    return code
+
+
+def _serve_dashboard(lake_uri: str, port: int, out: Console) -> int:
+    """The last step of the demo: the dashboard over the lake just built, until Ctrl-C."""
+    from wistia_analytics.dashboard.server import DashboardStartError, serve, url
+
+    try:
+        proc = serve("127.0.0.1", port, lake_uri)
+    except DashboardStartError as exc:
+        out.print(f"[red]dashboard did not start:[/red] {exc}")
+        return 1
+    out.print(f"[bold]Dashboard:[/bold] {url('127.0.0.1', port)}  (Ctrl-C to stop)")
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return 0

@@ -1,0 +1,1 @@
+"""Dashboard tests: query module, help text, Streamlit page (AppTest) and a real browser."""
