@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ["sandbox_latency", "ingest_throughput"]
+BENCHMARKS = ["sandbox_latency", "ingest_throughput", "transform_rebuild", "dashboard_queries"]
 
 
 def main(argv: list[str]) -> int:
