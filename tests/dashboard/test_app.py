@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.conftest import M3, P1, P2
+from tests.dashboard.conftest import M3, P1, P2, build_gold_lake
 from tests.transform.fixture_lake import M1, M2, build
 from wistia_analytics.dashboard.help import METRICS_MD, kpi_help
 from wistia_analytics.dashboard.server import APP
@@ -236,3 +236,15 @@ def test_no_gold_shows_how_to_run_the_pipeline(tmp_path: Path, monkeypatch: pyte
     assert "nothing to show yet" in at.warning[0].value
     page = "\n".join(m.value for m in at.markdown)
     assert "make demo" in page and "wistia-analytics run" in page and str(lake) in page
+
+
+def test_gold_published_after_the_empty_page_shows_on_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "lake"
+    monkeypatch.setenv("LAKE_URI", str(lake))
+    at = run(AppTest.from_file(str(APP), default_timeout=30))
+    assert "nothing to show yet" in at.warning[0].value
+    build_gold_lake(lake)  # the pipeline runs; the reader reloads
+    at = run(AppTest.from_file(str(APP), default_timeout=30))
+    assert cards(at) == WHOLE_LAKE

@@ -59,6 +59,14 @@ def test_in_memory_copy_in_the_background(gold_lake: Path) -> None:
     finally:
         handle.close()
     assert not handle.hot.ready.is_set()
+    later = q.open_gold(Storage.from_uri(str(gold_lake)), hot="later")  # the page starts it after rendering
+    try:
+        assert not later.hot.wait(timeout=0) and later.hot.seconds is None
+        later.start_hot()
+        later.start_hot()  # once only
+        assert later.hot.wait(timeout=30), later.hot.error
+    finally:
+        later.close()
 
 
 def test_lake_versions_match_the_handle(gold: q.Gold, gold_lake: Path) -> None:
@@ -377,6 +385,8 @@ def test_formatting() -> None:
         "1,234 h",
         "—",
     ]
+    assert q.format_change(q.Kpi("engagement", "Engagement Rate", "ratio", 0.5, 0.50001)) == "+0.0 pp"
+    assert q.format_change(q.Kpi("plays", "Total Plays", "count", 99999, 100000)) == "+0.0%"
     count = q.Kpi("plays", "Total Plays", "count", 12345, None)
     rate = q.Kpi("play_rate", "Play Rate", "ratio", 0.5, 0.25)
     assert (q.format_kpi(count), q.format_kpi(rate), q.format_change(rate), q.format_change(count)) == (

@@ -96,8 +96,8 @@ def _release(gold: q.Gold) -> None:
 
 @st.cache_resource(max_entries=2, show_spinner=False, on_release=_release)
 def gold_handle(lake_uri: str, versions: Versions) -> q.Gold:
-    """One catalog per Gold version, shared by every session; its in-memory copy builds in the background."""
-    return q.open_gold(Storage.from_uri(lake_uri))
+    """One catalog per Gold version, shared by every session (its in-memory copy starts after the first page)."""
+    return q.open_gold(Storage.from_uri(lake_uri), hot="later")
 
 
 def _timed(name: str, fn: Callable[[], T]) -> T:
@@ -375,12 +375,13 @@ def kpi_cards(k: q.Kpis) -> None:
                 st.metric(kpi.label, q.format_kpi(kpi), help=kpi_help(kpi.key))
                 st.caption(kpi.unavailable)
                 continue
+            moved = change is not None and change not in ("+0.0%", "+0.0 pp")
             st.metric(
                 kpi.label,
                 q.format_kpi(kpi),
                 delta=change or NO_CHANGE,
-                delta_color="normal" if change else "off",
-                delta_arrow="auto" if change else "off",
+                delta_color="normal" if moved else "off",
+                delta_arrow="auto" if moved else "off",
                 help=kpi_help(kpi.key),
             )
             if kpi.note:
@@ -421,6 +422,7 @@ def trend_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
     if not tr.points:
         st.info("No activity in this range and selection.")
         return
+    series = [name for name in tr.series if others or name != q.OTHER_SERIES]
     frame = alt.InlineData(
         values=[
             {"period": p.period.isoformat(), "media": p.series, "value": p.value}
@@ -445,9 +447,9 @@ def trend_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
             ),
             color=alt.Color(
                 "media:N",
-                sort=list(tr.series),
+                sort=series,
                 title="Media (top by plays)",
-                scale=alt.Scale(domain=list(tr.series), range=_palette(tr.series)),
+                scale=alt.Scale(domain=series, range=_palette(series)),
             ),
             strokeDash=alt.condition(
                 alt.datum.media == q.OTHER_SERIES,
@@ -722,7 +724,8 @@ def main() -> None:
     st.session_state["_query_ms"] = {}
     lake_uri = lake_uri_setting()
     try:
-        versions = _timed("versions", lambda: gold_versions(lake_uri))
+        # an empty answer is never trusted from the cache: the pipeline may have just published Gold
+        versions = _timed("versions", lambda: gold_versions(lake_uri) or q.lake_versions(Storage.from_uri(lake_uri)))
         gold = _timed("open", lambda: gold_handle(lake_uri, versions))
     except q.GoldUnavailableError as exc:
         no_data_page(lake_uri, exc)
@@ -746,6 +749,7 @@ def main() -> None:
     save_url_state({"curve": curve})
     timings: dict[str, Any] = st.session_state["_query_ms"]
     total = (time.perf_counter() - started) * 1000
+    gold.start_hot()  # after the first page of this Gold version is out (no-op afterwards)
     source = "in-memory copy" if gold.hot.ready.is_set() else "Parquet files"
     if gold.hot.skipped is None and not gold.hot.ready.is_set() and gold.hot.error is None:
         source += " (in-memory copy building)"

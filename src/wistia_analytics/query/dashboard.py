@@ -39,7 +39,7 @@ RankBy = Literal["engagement", "plays", "watch_time"]
 KpiKind = Literal["count", "ratio", "seconds"]
 
 log = logging.getLogger(__name__)
-HotMode = Literal["background", "now", "off"]
+HotMode = Literal["background", "later", "now", "off"]
 
 GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month")
 TREND_METRICS: tuple[TrendMetric, ...] = ("plays", "play_rate", "watch_time", "engagement")
@@ -150,6 +150,10 @@ class Gold:
         seen = {m.project_id: m.project_name or m.project_id for m in self.medias if m.project_id}
         return tuple(sorted(seen.items(), key=lambda p: (p[1].lower(), p[0])))
 
+    def start_hot(self) -> None:
+        """Start building the in-memory copy in the background, if not started yet (see `open_gold`)."""
+        self.hot.start(self.con)
+
     def close(self) -> None:
         self.hot.stop()
         self.con.close()
@@ -175,6 +179,7 @@ class HotCopy:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
 
     def build(self, con: duckdb.DuckDBPyConnection) -> None:
         started = time.perf_counter()
@@ -221,8 +226,12 @@ class HotCopy:
             cur.close()
 
     def start(self, con: duckdb.DuckDBPyConnection) -> None:
-        self._thread = threading.Thread(target=self.build, args=(con,), name="gold-hot-copy", daemon=True)
-        self._thread.start()
+        """Build in a background thread (once: later calls do nothing)."""
+        with self._lock:
+            if self._thread is not None or self.skipped is not None or self._stopping.is_set():
+                return
+            self._thread = threading.Thread(target=self.build, args=(con,), name="gold-hot-copy", daemon=True)
+            self._thread.start()
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:
@@ -254,8 +263,9 @@ def lake_versions(storage: Storage) -> tuple[tuple[str, str], ...]:
 def open_gold(storage: Storage, *, hot: HotMode = "background") -> Gold:
     """Open the published Gold; `GoldUnavailableError` when there is none to show (or it cannot be read).
 
-    `hot`: build the in-memory copy (`HotCopy`) in a background thread (queries read Parquet meanwhile),
-    now (before returning), or not at all.
+    `hot`: build the in-memory copy (`HotCopy`) in a background thread (queries read Parquet meanwhile), later
+    (when the caller calls `Gold.start_hot()`, e.g. once its first page is out, so the two do not compete for
+    the cores), now (before returning), or not at all.
     """
     try:
         con, manifests = open_catalog(storage)
@@ -321,7 +331,7 @@ def open_gold(storage: Storage, *, hot: HotMode = "background") -> Gold:
         gold.hot.skipped = f"{visitor_rows:,} visitor rows (more than {HOT_MAX_VISITOR_ROWS:,})"
     elif hot == "now":
         gold.hot.build(con)
-    else:
+    elif hot == "background":
         gold.hot.start(con)
     return gold
 
@@ -614,10 +624,14 @@ def trend(gold: Gold, f: Filters, granularity: Granularity, metric: TrendMetric,
         [*params, top],
     )
     names = {m.media_id: m.media_name for m in gold.medias}
+    labels: dict[str | None, str] = {None: OTHER_SERIES}
+    for media_id in dict.fromkeys(r[1] for r in rows if r[1] is not None):
+        name = names.get(media_id, media_id)
+        labels[media_id] = f"{name} · {media_id}" if name in labels.values() else name  # two medias, one name
     points = []
     order: list[str] = []
     for period, media_id, _rank, plays, loads_, watch, pvs, ev_ in rows:
-        label = names.get(media_id, media_id) if media_id is not None else OTHER_SERIES
+        label = labels[media_id]
         if label not in order:
             order.append(label)
         value: float | None
