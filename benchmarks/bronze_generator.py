@@ -592,8 +592,11 @@ def ensure_lake(n_events: int, *, workers: int = WORKERS, log: bool = True) -> G
         checked_events=checked,
     )
     (work / "lake.json").write_text(json.dumps({k: v for k, v in asdict(lake).items() if k not in ("root", "cached")}))
-    shutil.rmtree(root, ignore_errors=True)
-    work.rename(root)
+    if (root / "lake.json").exists():  # another process generated the same lake meanwhile: keep theirs
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        shutil.rmtree(root, ignore_errors=True)  # a partial leftover without lake.json
+        work.rename(root)
     if log:
         print(
             f"  generated {events:,} events in {files:,} files ({written / 1e9:.2f} GB gzip) + next day "

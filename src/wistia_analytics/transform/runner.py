@@ -376,8 +376,11 @@ class TransformRunner:
             )
             candidate = f"{model.name}__candidate"
         results += run_checks(self.engine, candidate, key_checks(model.key, model.nullable_key))
+        # Some input passed validation iff the model's build table has a good row (no second read of Bronze).
         valid_inputs = (
-            self.engine.scalar(f"SELECT count(*) FROM {model.nonempty_if}") - report.quarantined
+            self.engine.scalar(
+                f"SELECT count(*) FROM (SELECT 1 FROM {model.name}__raw WHERE reject_reason IS NULL LIMIT 1) t"
+            )
             if model.nonempty_if
             else 0
         )
