@@ -28,3 +28,69 @@ def tiny_sandbox() -> Iterator[Sandbox]:
 def tiny_api(tiny_sandbox: Sandbox) -> Iterator[httpx.Client]:
     with api_client(tiny_sandbox) as client:
         yield client
+
+
+# ---- a real S3-compatible server on 127.0.0.1 (moto's server mode), for every s3:// test --------------------
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's threaded server on a free loopback port; the standard AWS settings point every client at it.
+
+    The server speaks the S3 (and Secrets Manager, ...) HTTP APIs for real: boto3, s3fs and pyarrow talk to it
+    over sockets, exactly as they would to AWS. Credentials are dummies; nothing leaves the machine.
+    """
+    import os
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = {k: os.environ.get(k) for k in _AWS_ENV}
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+        }
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    try:
+        yield endpoint
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.stop()
+
+
+_AWS_ENV = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_PROFILE",
+)
+
+
+@pytest.fixture()
+def s3_bucket(moto_endpoint: str) -> str:
+    """A new, empty bucket on the local S3 server for one test."""
+    import uuid
+
+    import boto3
+
+    name = f"lake-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture()
+def s3_lake_uri(s3_bucket: str) -> str:
+    """`LAKE_URI` of an empty lake under a prefix of a fresh bucket."""
+    return f"s3://{s3_bucket}/wistia"
