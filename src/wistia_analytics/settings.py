@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REAL_API_URL = "https://api.wistia.com/v1"
@@ -53,6 +53,19 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str | None = Field(
         default=None, description="Memory cap for the embedded engine, e.g. 4GB (DuckDB spills to disk beyond it)."
     )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Where alerts are POSTed (Slack-compatible JSON); a secret, since webhook URLs embed one.",
+    )
+    alert_stale_after_hours: float = Field(
+        default=6.0, gt=0, description="Alert when the last finished ingestion or transform is older than this."
+    )
+
+    @field_validator("alert_webhook_url", mode="before")
+    @classmethod
+    def _blank_webhook_is_unset(cls, value: object) -> object:
+        """`ALERT_WEBHOOK_URL=` (as copied from `.env.example`) means no webhook, not an empty URL."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def uses_real_api(self) -> bool:
