@@ -144,3 +144,20 @@ def test_from_uri_and_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert isinstance(mem, FsspecStorage)
     assert mem.uri("a/b.json") == "memory://bucket/prefix/a/b.json"
     assert "memory://bucket/prefix" in repr(mem)
+
+
+def test_download_and_upload_copy_whole_files(any_storage: Storage, tmp_path: Path) -> None:
+    """The batch copies engines use to read and write many immutable files at local-disk speed."""
+    sources = {f"t/v=1/d={i}/part-0.parquet": tmp_path / f"src-{i}.bin" for i in range(3)}
+    for i, path in enumerate(sources.values()):
+        path.write_bytes(bytes([i]) * 1000)
+    any_storage.upload(sources)
+    assert any_storage.list("t") == sorted(sources)
+    mirror = tmp_path / "mirror"
+    any_storage.download(sorted(sources), mirror)
+    assert all_files(mirror) == sorted(sources)
+    for rel, path in sources.items():
+        assert (mirror / rel).read_bytes() == path.read_bytes() == any_storage.read_bytes(rel)
+    with pytest.raises(FileNotFoundError):
+        any_storage.download(["t/missing"], tmp_path / "other")
+    assert not (tmp_path / "other").exists() or all_files(tmp_path / "other") == []

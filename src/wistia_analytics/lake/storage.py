@@ -6,8 +6,12 @@ to the lake root (``bronze/wistia/medias/...``); the root is a local folder or a
 
 Atomicity: a reader never sees a half-written file. Locally, bytes go to a hidden temp file in the
 target folder, are fsynced, then renamed over the target and the folder is fsynced. On object stores a
-single PUT is atomic by itself. Names whose last segment starts with ``.`` are reserved for those temp
-files: they are rejected as paths and never listed.
+single PUT (or a completed multipart upload) is atomic by itself. Names whose last segment starts with
+``.`` are reserved for those temp files: they are rejected as paths and never listed.
+
+S3 (``s3://bucket/prefix``): endpoint, region and credentials come only from the standard AWS settings
+(environment, ``AWS_PROFILE`` and the shared config files, ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3``
+for S3-compatible stores): botocore resolves them itself, so nothing here reads them. See docs/storage.md.
 """
 
 from __future__ import annotations
@@ -16,14 +20,23 @@ import builtins
 import contextlib
 import errno
 import os
+import shutil
+import tempfile
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
 import fsspec  # type: ignore[import-untyped]
 
 _TEMP_SUFFIX = ".tmp"
+# s3fs caches directory listings per filesystem instance; a writer and a reader in one process (or the lake
+# lock's read-after-create) must see each other's writes, so object-store listings are never cached.
+_OBJECT_STORE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "s3": {"use_listings_cache": False},
+    "s3a": {"use_listings_cache": False},
+}
 
 
 class LakePathError(ValueError):
@@ -63,11 +76,13 @@ class Storage(ABC):
     def from_uri(uri: str, **storage_options: Any) -> Storage:
         """A local folder (plain path or ``file://``) or any fsspec URL such as ``s3://bucket/prefix``.
 
-        `storage_options` go to fsspec (e.g. ``endpoint_url`` for a local S3 server).
+        `storage_options` go to fsspec; they are rarely needed, since S3 takes its endpoint and credentials
+        from the standard AWS settings (``AWS_ENDPOINT_URL``, ``AWS_PROFILE``, ...).
         """
         if "://" not in uri or uri.startswith("file://"):
             return LocalStorage(Path(uri.removeprefix("file://")))
-        return FsspecStorage(uri, **storage_options)
+        protocol = uri.split("://", 1)[0]
+        return FsspecStorage(uri, **(_OBJECT_STORE_DEFAULTS.get(protocol, {}) | storage_options))
 
     @abstractmethod
     def uri(self, rel_path: str = "") -> str:
@@ -103,6 +118,17 @@ class Storage(ABC):
     @abstractmethod
     def delete(self, rel_path: str) -> bool:
         """Remove `rel_path`; False if it was already absent (so deleting is idempotent)."""
+
+    @abstractmethod
+    def download(self, rel_paths: Sequence[str], local_root: Path) -> None:
+        """Copy each of `rel_paths` to ``local_root/<rel_path>`` (each copy appears whole or not at all).
+
+        For engines that read many immutable lake files (Bronze parts, table versions) at local-disk speed.
+        """
+
+    @abstractmethod
+    def upload(self, files: Mapping[str, Path]) -> None:
+        """Write each local file to its lake path (key), each atomically; all durable on return."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri()!r})"
@@ -216,16 +242,23 @@ class LocalStorage(Storage):
         _fsync_dir(target.parent)
         return True
 
+    def download(self, rel_paths: Sequence[str], local_root: Path) -> None:
+        for rel_path in rel_paths:
+            LocalStorage(local_root).write_bytes(rel_path, self.read_bytes(rel_path))
+
+    def upload(self, files: Mapping[str, Path]) -> None:
+        for rel_path, local in files.items():
+            self.write_bytes(rel_path, local.read_bytes())
+
 
 class FsspecStorage(Storage):
     """A lake on an fsspec filesystem (S3 and other object stores).
 
-    A single PUT is atomic on object stores, so `write_bytes` needs no temp file.
-
-    TODO(s3): `write_bytes_if_absent` uses fsspec's ``pipe_file(mode="create")``; it is only truly
-    exclusive where the backend implements it with a conditional PUT (S3 ``If-None-Match: *``),
-    otherwise it is check-then-put and two writers can race (Bronze part files and the lake lock
-    rely on it). Verify against the moto server before relying on concurrent runs on S3.
+    A single PUT is atomic on object stores, so `write_bytes` needs no temp file. `write_bytes_if_absent` is
+    a conditional PUT (``If-None-Match: *``): S3 (since 2024) and moto's server create the object only if no
+    object has the key, so exactly one of many concurrent creators wins (the lake lock and Bronze part numbers
+    rely on it). A store that ignores the header would make it check-then-put: do not run two writers there.
+    `delete` asks first, because S3 reports success for deleting a missing key.
     """
 
     def __init__(self, uri: str, **storage_options: Any) -> None:
@@ -250,7 +283,9 @@ class FsspecStorage(Storage):
         except FileExistsError:
             return False
         except OSError as exc:  # some backends report a failed precondition as a generic OSError
-            if exc.errno == errno.EEXIST:
+            # EBUSY: S3's 409 ConditionalRequestConflict, another conditional write of this key is in flight.
+            # It will win or fail; either way this one did not create the file, and callers re-read.
+            if exc.errno in (errno.EEXIST, errno.EBUSY):
                 return False
             raise
         return True
@@ -286,8 +321,34 @@ class FsspecStorage(Storage):
         return sorted(found)
 
     def delete(self, rel_path: str) -> bool:
+        path = self._full(rel_path)
+        if not self.fs.isfile(path):
+            return False
         try:
-            self.fs.rm_file(self._full(rel_path))
+            self.fs.rm_file(path)
         except FileNotFoundError:
             return False
         return True
+
+    def download(self, rel_paths: Sequence[str], local_root: Path) -> None:
+        """One concurrent batch of GETs into a hidden staging folder, then a rename per file."""
+        if not rel_paths:
+            return
+        local_root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".download-", dir=local_root))
+        try:
+            staged = [staging / f"{i:06d}" for i in range(len(rel_paths))]
+            self.fs.get([self._full(p) for p in rel_paths], [str(s) for s in staged])
+            for rel_path, source in zip(rel_paths, staged, strict=True):
+                target = local_root.joinpath(*check_rel_path(rel_path).split("/"))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def upload(self, files: Mapping[str, Path]) -> None:
+        """One concurrent batch of PUTs (multipart above s3fs's chunk size: still atomic per object)."""
+        if not files:
+            return
+        rel_paths = list(files)
+        self.fs.put([str(files[p]) for p in rel_paths], [self._full(p) for p in rel_paths])

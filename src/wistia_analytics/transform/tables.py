@@ -6,6 +6,18 @@ written aside, checked, and becomes current when its manifest is written, in one
 locally, one PUT on object stores). Readers resolve the manifest first, so they never see a half-written
 table; a failed check simply never writes the manifest. An incremental run's version reuses the files of the
 partitions it did not touch.
+
+Athena: right after ``_manifest.json``, `publish` writes ``<layer>/<name>/_symlink_format_manifest/manifest``,
+one full location (``s3://...``) per line of the current version's files, so a Glue table declared with
+``SymlinkTextInputFormat`` and the Parquet SerDe over that folder reads exactly the current version. Our
+manifest is the truth and is written first; a crash between the two writes leaves Athena on the previous
+version (still whole: its files are kept, see below) until the next publish or garbage collection rewrites
+the symlink file from the manifest.
+
+Old versions: a reader that resolved the previous manifest (a `query`, the dashboard, an Athena query that
+read the previous symlink file) may still be reading its files. A version's files are deleted only when it is
+neither among the newest `KEEP_VERSIONS` nor superseded less than `GRACE_SECONDS` ago (the next version's
+name carries the time it was written), and never while the current manifest or the symlink file names them.
 """
 
 from __future__ import annotations
@@ -13,13 +25,16 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wistia_analytics.lake.storage import Storage
 
 UNPARTITIONED = ""
-KEEP_VERSIONS = 3  # older versions' files are deleted after this many newer ones (a grace period)
+KEEP_VERSIONS = 3  # older versions' files are deleted after this many newer ones...
+GRACE_SECONDS = 3600.0  # ...and once superseded this long ago (Athena's default query timeout is 30 min)
+SYMLINK_DIR = "_symlink_format_manifest"
+_VERSION_STAMP = "%Y%m%dT%H%M%S"
 
 
 def layer_and_name(table: str) -> tuple[str, str]:
@@ -39,9 +54,22 @@ def manifest_path(table: str) -> str:
     return f"{table_dir(table)}/_manifest.json"
 
 
+def symlink_manifest_path(table: str) -> str:
+    """Athena's symlink manifest of `table`: the SAM template's Glue tables point at its folder."""
+    return f"{table_dir(table)}/{SYMLINK_DIR}/manifest"
+
+
 def new_version(now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    stamp = (now or datetime.now(UTC)).strftime(_VERSION_STAMP)
     return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def version_written_at(version: str) -> datetime | None:
+    """When a version was written, from its name; None for a name that is not ours."""
+    try:
+        return datetime.strptime(version.split("-", 1)[0], _VERSION_STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def version_dir(table: str, version: str) -> str:
@@ -80,23 +108,59 @@ class TableStore:
         self.storage = storage
 
     def current(self, table: str) -> Manifest | None:
-        path = manifest_path(table)
-        return Manifest.from_json(self.storage.read_bytes(path)) if self.storage.exists(path) else None
+        try:  # one GET, no existence check first (a round trip each on object stores)
+            return Manifest.from_json(self.storage.read_bytes(manifest_path(table)))
+        except FileNotFoundError:
+            return None
 
     def publish(self, manifest: Manifest) -> None:
-        """Make `manifest` current: one atomic write, after its files are in place and checked."""
+        """Make `manifest` current: one atomic write, after its files are in place and checked; then point
+        Athena's symlink manifest at the same files."""
         self.storage.write_bytes(manifest_path(manifest.table), manifest.to_json())
+        self._write_symlink(manifest)
 
-    def collect_garbage(self, table: str, keep: int = KEEP_VERSIONS) -> int:
-        """Delete files of versions older than the last `keep` that the current manifest no longer uses."""
+    def symlink_targets(self, table: str) -> list[str] | None:
+        """The locations Athena's symlink manifest of `table` lists (None when there is none)."""
+        try:
+            text = self.storage.read_bytes(symlink_manifest_path(table)).decode()
+        except FileNotFoundError:
+            return None
+        return [line for line in text.splitlines() if line]
+
+    def _symlink_body(self, manifest: Manifest) -> bytes:
+        return "".join(f"{self.storage.uri(f)}\n" for f in manifest.all_files()).encode()
+
+    def _write_symlink(self, manifest: Manifest) -> None:
+        self.storage.write_bytes(symlink_manifest_path(manifest.table), self._symlink_body(manifest))
+
+    def collect_garbage(
+        self,
+        table: str,
+        keep: int = KEEP_VERSIONS,
+        *,
+        grace_seconds: float = GRACE_SECONDS,
+        now: datetime | None = None,
+    ) -> int:
+        """Delete the files of versions older than the last `keep` and superseded more than `grace_seconds`
+        ago, except those the current manifest still uses. First repairs a symlink manifest left behind by a
+        crash after a publish, so Athena never lists a deleted file."""
         current = self.current(table)
         if current is None:
             return 0
         in_use = set(current.all_files())
-        versions = sorted({p.split("/")[2] for p in self.storage.list(table_dir(table)) if "/v=" in p})
-        stale = set(versions[:-keep]) if len(versions) > keep else set()
+        linked = self.symlink_targets(table)
+        if linked != [self.storage.uri(f) for f in current.all_files()]:
+            self._write_symlink(current)
+        files = self.storage.list(table_dir(table))
+        versions = sorted({p.split("/")[2] for p in files if p.split("/")[2].startswith("v=")})
+        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=grace_seconds)
+        stale = set()
+        for i, older in enumerate(versions[: max(len(versions) - keep, 0)]):
+            superseded_at = version_written_at(versions[i + 1].removeprefix("v="))
+            if superseded_at is not None and superseded_at <= cutoff:
+                stale.add(older)
         removed = 0
-        for path in self.storage.list(table_dir(table)):
+        for path in files:
             parts = path.split("/")
             if len(parts) > 3 and parts[2] in stale and path not in in_use:
                 removed += int(self.storage.delete(path))

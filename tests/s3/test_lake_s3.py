@@ -1,0 +1,93 @@
+"""Lock, state, run records and Bronze on S3: the tests of tests/lake that only use the storage module, plus
+the lock's contention cases on a real conditional-PUT server."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.lake.test_bronze import test_parts_increase_and_never_overwrite, test_round_trip_with_lineage
+from tests.lake.test_lock import (
+    dead_pid,
+    plant,
+    test_acquire_writes_holder_and_release_removes,
+    test_second_acquire_names_the_holder,
+)
+from tests.lake.test_runs import test_lifecycle
+from tests.lake.test_state import test_empty_then_commit_and_load
+from wistia_analytics.lake.layout import LOCK_PATH
+from wistia_analytics.lake.lock import LakeLock, LakeLockedError, LockInfo
+from wistia_analytics.lake.storage import Storage
+
+pytestmark = pytest.mark.s3
+
+__all__ = [
+    "test_acquire_writes_holder_and_release_removes",
+    "test_empty_then_commit_and_load",
+    "test_lifecycle",
+    "test_parts_increase_and_never_overwrite",
+    "test_round_trip_with_lineage",
+    "test_second_acquire_names_the_holder",
+]
+
+
+def test_two_holders_one_wins(s3_lake_uri: str) -> None:
+    """Two runs (separate storage objects, as two processes would have) start together: exactly one holds."""
+    first = LakeLock(Storage.from_uri(s3_lake_uri), "run-a", "ingest")
+    second = LakeLock(Storage.from_uri(s3_lake_uri), "run-b", "transform")
+    barrier = threading.Barrier(2)
+    outcome: dict[str, str] = {}
+
+    def contend(lock: LakeLock) -> None:
+        barrier.wait()
+        try:
+            lock.acquire()
+            outcome[lock.run_id] = "won"
+        except LakeLockedError as exc:
+            outcome[lock.run_id] = str(exc)
+
+    threads = [threading.Thread(target=contend, args=(lock,)) for lock in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [run for run, result in outcome.items() if result == "won"]
+    assert len(winners) == 1, outcome
+    loser = "run-b" if winners == ["run-a"] else "run-a"
+    assert f"locked by run {winners[0]}" in outcome[loser]
+    winner_lock = first if winners == ["run-a"] else second
+    assert LockInfo.from_json(winner_lock.storage.read_bytes(LOCK_PATH)).run_id == winners[0]
+    assert winner_lock.release() is True
+    late = first if winner_lock is second else second
+    late.acquire()  # free again: the loser gets it now
+    assert late.held
+    late.release()
+    assert late.storage.list("_lock") == []
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_threads_contending_for_a_stale_lock_one_wins(s3_lake_uri: str, round_: int) -> None:
+    storage = Storage.from_uri(s3_lake_uri)
+    plant(storage, pid=dead_pid())
+    contenders = [LakeLock(Storage.from_uri(s3_lake_uri), f"run-{i}", "ingest") for i in range(5)]
+    barrier = threading.Barrier(len(contenders))
+    outcome: dict[str, str] = {}
+
+    def contend(lock: LakeLock) -> None:
+        barrier.wait()
+        try:
+            lock.acquire()
+            outcome[lock.run_id] = "won"
+        except LakeLockedError:
+            outcome[lock.run_id] = "locked"
+
+    threads = [threading.Thread(target=contend, args=(lock,)) for lock in contenders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [run for run, result in outcome.items() if result == "won"]
+    assert len(winners) == 1, outcome
+    assert LockInfo.from_json(storage.read_bytes(LOCK_PATH)).run_id == winners[0]
+    assert storage.list("_lock") == [LOCK_PATH]  # claims cleaned up
