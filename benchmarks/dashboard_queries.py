@@ -25,9 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,8 @@ def child_queries(lake: str, mode: str) -> dict[str, Any]:
         "30d, facebook": replace(base, channels=("facebook",)),
         "all, 1 media": replace(base, start=gold.first_day, media_ids=(top.media_id,)),
         "all, facebook": replace(base, start=gold.first_day, channels=("facebook",)),
+        "all, 1 project": replace(base, start=gold.first_day, project_ids=(project,)),
+        "200d (custom)": replace(base, start=gold.last_day - timedelta(days=199)),
     }
     functions: dict[str, Callable[[q.Filters], object]] = {
         "kpis": lambda f: q.kpis(gold, f),
@@ -189,6 +192,57 @@ def child_queries(lake: str, mode: str) -> dict[str, Any]:
     }
 
 
+# The proposed Gold column (see docs/dashboard.md): a 60-bit integer id derived from the visitor key, the same in
+# DuckDB and Spark (Spark: CAST(conv(substr(sha2(visitor_key, 256), 1, 15), 16, 10) AS BIGINT)).
+VISITOR_ID_SQL = "CAST(('0x' || substr(sha256(visitor_key), 1, 15)) AS BIGINT)"
+
+
+def _fetch(con: Any, sql: str, params: Sequence[object]) -> object:
+    return con.execute(sql, list(params)).fetchall()
+
+
+def child_proposal(lake: str) -> dict[str, Any]:
+    """Prototype of `gold_visitor_media_daily.visitor_id`: the Parquet-path visitor queries grouping on the string
+    key vs on the integer id, on one prototype file holding both (sorted by day, as Gold writes it)."""
+    from wistia_analytics.lake.storage import Storage
+    from wistia_analytics.query import dashboard as q
+
+    gold = q.open_gold(Storage.from_uri(lake), hot="off")
+    con = gold.con
+    with tempfile.TemporaryDirectory(prefix="bench-visitor-id-") as tmp:
+        path = f"{tmp}/visitor_media_daily.parquet"
+        started = time.perf_counter()
+        con.execute(
+            f"COPY (SELECT activity_date, media_id, visitor_key, {VISITOR_ID_SQL} AS visitor_id, is_identified, plays, "
+            "watch_time_seconds, percent_viewed_sum FROM gold.visitor_media_daily ORDER BY activity_date) "
+            f"TO '{path}' (FORMAT parquet)"
+        )
+        build_s = time.perf_counter() - started
+        keys, ids = con.execute(
+            f"SELECT count(DISTINCT visitor_key), count(DISTINCT visitor_id) FROM read_parquet('{path}')"
+        ).fetchone() or (0, 0)
+        rows = []
+        for name, days in (("30d", 30), ("90d", 90), ("365d", 365), ("all", None)):
+            start = gold.first_day if days is None else gold.last_day - timedelta(days=days - 1)
+            where = f"FROM read_parquet('{path}') WHERE activity_date BETWEEN ? AND ?"
+            out: dict[str, Any] = {"scenario": name}
+            for key in ("visitor_key", "visitor_id"):
+                top = (
+                    f"SELECT {key}, sum(plays) AS plays, sum(watch_time_seconds) AS watch, "
+                    f"sum(percent_viewed_sum) / nullif(sum(plays), 0) AS engagement {where} GROUP BY {key} "
+                    f"ORDER BY engagement DESC NULLS LAST, plays DESC, watch DESC, {key} LIMIT 25"
+                )
+                unique = f"SELECT count(DISTINCT {key}) {where}"
+                params = [start, gold.last_day]
+                con.execute(top, params).fetchall()  # footers read once
+                for label, sql in ((f"top_{key}", top), (f"unique_{key}", unique)):
+                    run: Callable[[], object] = partial(_fetch, con, sql, params)
+                    out[label] = statistics.median(_ms(run) for _ in range(3))
+            rows.append(out)
+    gold.close()
+    return {"build_s": build_s, "distinct_keys": keys, "distinct_ids": ids, "rows": rows}
+
+
 def child_renders(lake: str) -> list[dict[str, Any]]:
     from streamlit.testing.v1 import AppTest
 
@@ -217,6 +271,10 @@ def child_renders(lake: str) -> list[dict[str, Any]]:
         ("trend: week", lambda: at.button_group(key="gran").set_value("week")),
         ("trend: engagement", lambda: at.button_group(key="metric").set_value("engagement")),
         ("top visitors: by plays", lambda: at.button_group(key="rank_visitors").set_value("plays")),
+        ("top visitors: min plays 2", lambda: at.number_input(key="min_plays").set_value(2)),
+        ("top media: 50 rows", lambda: at.selectbox(key="rows_media").set_value(50)),
+        ("preset 365 days again", lambda: at.button_group(key="range").set_value("365d")),
+        ("custom range (last 200 days)", lambda: _custom(at, 200)),
         ("same view again (cached)", lambda: None),
     ]
     out = []
@@ -241,11 +299,11 @@ def child_renders(lake: str) -> list[dict[str, Any]]:
     return out
 
 
-def _custom(at: Any) -> None:
+def _custom(at: Any, days: int = 14) -> None:
     at.button_group(key="range").set_value("custom")
     at.run()
     _, end = at.date_input(key="dates").value
-    at.date_input(key="dates").set_value((end - timedelta(days=13), end))
+    at.date_input(key="dates").set_value((end - timedelta(days=days - 1), end))
 
 
 def _only(at: Any, key: str, values: list[str]) -> None:
@@ -261,7 +319,7 @@ def _clear(at: Any, *keys: str) -> None:
 
 def _child(kind: str, lake: str) -> Any:
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.dashboard_queries", "--child", kind, lake],  # parquet, in-memory, renders
+        [sys.executable, "-m", "benchmarks.dashboard_queries", "--child", kind, lake],  # see __main__ below
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -286,6 +344,7 @@ def run() -> None:
         parquet = _child("parquet", str(lake))
         memory = _child("in-memory", str(lake))
         renders = _child("renders", str(lake))
+        proposal = _child("proposal", str(lake))
     sizes = ", ".join(f"{t}={n:,}" for t, n in parquet["sizes"].items())
     print(f"  Gold rows: {sizes}; {parquet['days']} days, {parquet['medias']} medias")
     print(f"  open_gold (catalog, media list, channels; once per Gold version): {parquet['open_ms']:.0f} ms")
@@ -298,6 +357,21 @@ def run() -> None:
     for queries in (parquet, memory):
         _query_table(queries)
     _render_table(renders)
+    _proposal_table(proposal)
+
+
+def _proposal_table(proposal: dict[str, Any]) -> None:
+    print(
+        f"\n  proposal, Gold column visitor_id (prototype file written in {proposal['build_s']:.1f} s; "
+        f"{proposal['distinct_keys']:,} keys -> {proposal['distinct_ids']:,} ids"
+        f"{', no collision' if proposal['distinct_keys'] == proposal['distinct_ids'] else ', COLLISION'}),"
+    )
+    print("  Parquet path, median of 3 warm, ms:   top visitors key / id    unique visitors key / id")
+    for row in proposal["rows"]:
+        print(
+            f"  {row['scenario']:<6}{row['top_visitor_key']:>32.0f} / {row['top_visitor_id']:<6.0f}"
+            f"{row['unique_visitor_key']:>18.0f} / {row['unique_visitor_id']:.0f}"
+        )
 
 
 def _query_table(queries: dict[str, Any]) -> None:
@@ -337,7 +411,12 @@ def _render_table(renders: list[dict[str, Any]]) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         kind, lake = sys.argv[2], sys.argv[3]
-        result = child_renders(lake) if kind == "renders" else child_queries(lake, kind)
+        if kind == "renders":
+            result: Any = child_renders(lake)
+        elif kind == "proposal":
+            result = child_proposal(lake)
+        else:
+            result = child_queries(lake, kind)
         print(json.dumps(result, default=str))
     else:
         run()

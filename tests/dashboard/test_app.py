@@ -218,11 +218,117 @@ def test_url_query_parameters_set_the_view_and_round_trip(app: AppTest) -> None:
     assert url(at) == params
 
 
+def controls(at: AppTest) -> dict[str, Any]:
+    """The value of every control a reader can set."""
+    return {
+        "range": at.button_group(key="range").value,
+        "dates": at.date_input(key="dates").value if at.button_group(key="range").value == "custom" else None,
+        "project": at.multiselect(key="project").value,
+        "media": at.multiselect(key="media").value,
+        "channel": at.multiselect(key="channel").value,
+        "gran": at.button_group(key="gran").value,
+        "metric": at.button_group(key="metric").value,
+        "others": at.toggle(key="others").value,
+        "rank_media": at.button_group(key="rank_media").value,
+        "rows_media": at.selectbox(key="rows_media").value,
+        "rank_visitors": at.button_group(key="rank_visitors").value,
+        "min_plays": at.number_input(key="min_plays").value,
+        "identified_only": at.toggle(key="identified_only").value,
+        "rows_visitors": at.selectbox(key="rows_visitors").value,
+        "curve": at.selectbox(key="curve").value,
+    }
+
+
+def tables(at: AppTest) -> list[list[dict[str, Any]]]:
+    return [frame.value.to_dict("records") for frame in at.dataframe]
+
+
+def test_every_control_round_trips_through_the_url(gold_lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set every control by hand, open the URL it wrote in a new session: the same controls, figures, tables."""
+    monkeypatch.setenv("LAKE_URI", str(gold_lake))
+    at = run(AppTest.from_file(str(APP), default_timeout=30))
+    at.button_group(key="range").set_value("custom")
+    run(at)
+    at.date_input(key="dates").set_value((date(2026, 11, 1), date(2026, 11, 2)))
+    at.multiselect(key="project").set_value([P1])
+    at.multiselect(key="media").set_value([M2, M1])
+    at.button_group(key="gran").set_value("week")
+    at.button_group(key="metric").set_value("engagement")
+    at.toggle(key="others").set_value(True)
+    at.button_group(key="rank_media").set_value("plays")
+    at.selectbox(key="rows_media").set_value(10)
+    at.button_group(key="rank_visitors").set_value("plays")
+    at.number_input(key="min_plays").set_value(2)
+    at.toggle(key="identified_only").set_value(True)
+    at.selectbox(key="rows_visitors").set_value(50)
+    at.selectbox(key="curve").set_value(M2)
+    run(at)
+    shared = url(at)
+    assert shared == {
+        "range": "custom",
+        "start": "2026-11-01",
+        "end": "2026-11-02",
+        "project": P1,
+        "media": [M2, M1],  # in the order picked
+        "gran": "week",
+        "metric": "engagement",
+        "others": "1",
+        "rank_media": "plays",
+        "rows_media": "10",
+        "rank_visitors": "plays",
+        "min_plays": "2",
+        "identified_only": "1",
+        "rows_visitors": "50",
+        "curve": M2,
+    }
+    expected_cards = {
+        "Total Plays": "6",
+        "Total Loads": "19",
+        "Play Rate": "31.6%",  # 6 / 19
+        "Total Watch Time": "6.4 min",  # 385 s
+        "Engagement Rate": "47.5%",  # 2.85 / 6
+        "Unique Visitors": "3",  # v1, v2, v3
+    }
+    assert cards(at) == expected_cards
+    media_table, visitor_table = tables(at)
+    assert [r["Media"] for r in media_table] == ["Launch", "Tour"]  # by plays: 4, 2
+    assert [(r["Visitor key"], r["Plays"]) for r in visitor_table] == [("v1", 3)]  # v2 has 2 plays, anonymous
+    view = controls(at)
+
+    opened = AppTest.from_file(str(APP), default_timeout=30)
+    opened.query_params.update(shared)
+    opened = run(opened)
+    assert controls(opened) == view
+    assert view["dates"] == (date(2026, 11, 1), date(2026, 11, 2)) and view["min_plays"] == 2
+    assert cards(opened) == expected_cards
+    assert tables(opened) == [media_table, visitor_table]
+    assert url(opened) == shared
+
+
 def test_unknown_url_values_are_ignored(app: AppTest) -> None:
-    app.query_params.update({"range": "forever", "media": "nope", "channel": "fax", "gran": "hour"})
+    app.query_params.update(
+        {
+            "range": "forever",
+            "media": "nope",
+            "channel": "fax",
+            "gran": "hour",
+            "rank_media": "loudness",
+            "rows_media": "7",
+            "min_plays": "-3",
+            "rows_visitors": "many",
+            "others": "maybe",
+        }
+    )
     at = run(app)
     assert cards(at) == WHOLE_LAKE
     assert url(at) == {"range": "30d", "curve": M3}
+    assert at.number_input(key="min_plays").value == 1
+    assert at.selectbox(key="rows_media").value == at.selectbox(key="rows_visitors").value == 25
+    app2 = AppTest.from_file(str(APP), default_timeout=30)
+    app2.query_params.update({"min_plays": "abc", "rank_visitors": "watch_time"})
+    at2 = run(app2)
+    assert at2.number_input(key="min_plays").value == 1
+    assert url(at2) == {"range": "30d", "rank_visitors": "watch_time", "curve": M3}
 
 
 @pytest.mark.parametrize("bronze", [False, True], ids=["no-lake", "bronze-only"])

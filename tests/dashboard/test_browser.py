@@ -2,8 +2,9 @@
 
 Starts the dashboard server on a free port over the hand-computed lake, changes the date
 range and the media selection the way a reader does, checks the KPI text, and saves a screenshot to
-`test-output/dashboard.png`. Chromium must be installed (`make chromium`, part of `make test`): without it
-this test fails, it never skips.
+`test-output/dashboard.png`; then opens a shared URL that sets every control and checks the controls, the KPIs
+and that the address stays as shared (`test-output/dashboard-shared.png`). Chromium must be installed
+(`make chromium`, part of `make test`): without it these tests fail, they never skip.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.dashboard.conftest import M3
-from tests.transform.fixture_lake import M1
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
+from tests.dashboard.conftest import M3, P1
+from tests.transform.fixture_lake import M1, M2
 from wistia_analytics.dashboard.server import serve
 
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
@@ -66,10 +72,15 @@ def server(gold_lake: Path) -> Iterator[str]:
             proc.wait()
 
 
+def kpi(page: Page, label: str) -> Locator:
+    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
+
+
 def test_dashboard_in_chromium(server: str) -> None:
     executable = chromium()
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)  # a loaded CI machine renders slower than expect's 5 s default
     OUTPUT.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -77,9 +88,7 @@ def test_dashboard_in_chromium(server: str) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 2800})  # tall: Streamlit scrolls inside
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(server)
-
-            def kpi(label: str) -> object:
-                return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
+            kpi = partial(globals()["kpi"], page)
 
             # the default view: the last 30 days, i.e. the whole lake
             expect(kpi("Total Plays")).to_have_text("8")
@@ -120,3 +129,70 @@ def test_dashboard_in_chromium(server: str) -> None:
         finally:
             browser.close()
     assert (OUTPUT / "dashboard.png").stat().st_size > 10_000
+
+
+# Every control set away from its default (the view of tests/dashboard/test_app.py's round trip).
+SHARED_QUERY = (
+    f"range=custom&start=2026-11-01&end=2026-11-02&project={P1}&media={M2}&media={M1}&gran=week"
+    f"&metric=engagement&rank_media=plays&rows_media=10&rank_visitors=plays&rows_visitors=50&others=1"
+    f"&identified_only=1&min_plays=2&curve={M2}"
+)
+
+
+def test_a_shared_url_opens_the_same_view(server: str) -> None:
+    executable = chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)  # a loaded CI machine renders slower than expect's 5 s default
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2800})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"{server}?{SHARED_QUERY}")
+            expect(page.get_by_text("Rendered in")).to_be_visible()  # the footer: the whole page is out
+
+            for label, value in {
+                "Total Plays": "6",
+                "Total Loads": "19",
+                "Play Rate": "31.6%",
+                "Total Watch Time": "6.4 min",
+                "Engagement Rate": "47.5%",
+                "Unique Visitors": "3",
+            }.items():
+                expect(kpi(page, label)).to_have_text(value)
+            sidebar = page.get_by_test_id("stSidebar")
+            expect(sidebar.get_by_role("radio", name="Custom")).to_have_attribute("aria-checked", "true")
+            days = sidebar.get_by_test_id("stDateInput").locator("input")
+            expect(days.nth(0)).to_have_value("2026-11-01")
+            expect(days.nth(1)).to_have_value("2026-11-02")
+            expect(sidebar.get_by_test_id("stMultiSelect").filter(has_text="Projects")).to_contain_text("Marketing")
+            medias = sidebar.get_by_test_id("stMultiSelect").filter(has_text="Medias")
+            expect(medias).to_contain_text(f"Tour · {M2}")
+            expect(medias).to_contain_text(f"Launch · {M1}")
+
+            def group(label: str, nth: int = 0) -> Locator:
+                return page.get_by_test_id("stButtonGroup").filter(has_text=label).nth(nth)
+
+            for control, selected in ((group("Granularity"), "Week"), (group("Metric"), "Engagement")):
+                expect(control.get_by_role("radio", name=selected)).to_have_attribute("aria-checked", "true")
+            for nth in (0, 1):  # top media, then top visitors
+                expect(group("Rank by", nth).get_by_role("radio", name="Plays")).to_have_attribute(
+                    "aria-checked", "true"
+                )
+            rows = page.get_by_test_id("stSelectbox").filter(has_text="Rows").locator("input")
+            expect(rows.nth(0)).to_have_value("10")
+            expect(rows.nth(1)).to_have_value("50")
+            expect(page.get_by_test_id("stSelectbox").filter(has_text="Media").locator("input")).to_have_value(
+                f"Tour · {M2}"
+            )
+            expect(page.get_by_test_id("stNumberInput").locator("input")).to_have_value("2")
+            for toggle in ("Show 'Other medias'", "Identified only"):
+                expect(page.get_by_test_id("stCheckbox").filter(has_text=toggle).locator("input")).to_be_checked()
+            expect(page).to_have_url(f"{server}?{SHARED_QUERY}")  # the page found nothing to rewrite
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(OUTPUT / "dashboard-shared.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (OUTPUT / "dashboard-shared.png").stat().st_size > 10_000

@@ -376,6 +376,15 @@ def test_trust_levels(status: str, drift: int, level: str) -> None:
     assert q.Trust(D2, None, None, 0, None, 0).level == "error"
 
 
+def test_a_last_day_read_before_it_was_over_is_in_progress() -> None:
+    def run(started_at: str) -> q.RunInfo:
+        return q.RunInfo("r", "run", "success", started_at, None, 0)
+
+    assert q.Trust(D2, None, run("2026-11-02T00:15:00Z"), 0, None, 0).day_in_progress == D2
+    assert q.Trust(D2, None, run("2026-11-03T00:15:00Z"), 0, None, 0).day_in_progress is None
+    assert q.Trust(D2, None, None, 0, None, 0).day_in_progress is None
+
+
 def test_formatting() -> None:
     assert [q.format_hours(s) for s in (0, 10, 445, 3600 * 1.25, 3600 * 1234.4, None)] == [
         "0 h",

@@ -3,8 +3,9 @@
 Layout and widgets only: every number comes from `wistia_analytics.query.dashboard` (the one data-access
 module), through `st.cache_data` (results, keyed by the lake's Gold versions and the filters) and
 `st.cache_resource` (one DuckDB catalog per Gold version, shared by every session). The filters live in the
-URL's query parameters, so a view can be shared: `range` (7d, 30d, 90d, 365d, all, custom), `start`/`end`
-(custom range, YYYY-MM-DD), `project`, `media`, `channel` (repeated), `gran`, `metric`, `curve`.
+URL's query parameters, so a view can be shared: every control round-trips through them (`URL_CHOICES`,
+`URL_FLAGS`, `URL_LISTS` below name them; `docs/dashboard.md` lists them). A parameter at its default is left out,
+except `range`.
 """
 
 from __future__ import annotations
@@ -55,8 +56,24 @@ CHANNEL_LABELS = {
     "other": "Other",
     "unknown": "Unknown",
 }
+ROW_CHOICES = (10, 25, 50, 100)  # rows of the top media and top visitors tables
 TOP_ROWS = 25
 NO_CHANGE = "no data before"  # the delta of a KPI whose previous period has no data
+
+# The URL's query parameters: each is also the key of the widget it sets (start/end: the custom range `dates`).
+# Single-choice controls: parameter -> (allowed values, default).
+URL_CHOICES: dict[str, tuple[tuple[object, ...], object]] = {
+    "range": (tuple(PRESETS), DEFAULT_PRESET),
+    "gran": (q.GRANULARITIES, "day"),
+    "metric": (q.TREND_METRICS, "plays"),
+    "rank_media": (q.RANKINGS, "engagement"),
+    "rows_media": (ROW_CHOICES, TOP_ROWS),
+    "rank_visitors": (q.RANKINGS, "engagement"),
+    "rows_visitors": (ROW_CHOICES, TOP_ROWS),
+}
+URL_FLAGS = ("others", "identified_only")  # toggles: `1` when on
+URL_LISTS = ("project", "media", "channel")  # multiselects: the parameter repeated
+MIN_PLAYS_MAX = 1_000_000
 
 T = TypeVar("T")
 
@@ -123,19 +140,25 @@ def cached_trend(
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_top_media(lake_uri: str, versions: Versions, f: q.Filters, rank_by: q.RankBy) -> q.TopMedia:
-    return q.top_media(gold_handle(lake_uri, versions), f, rank_by=rank_by, limit=TOP_ROWS)
+def cached_top_media(lake_uri: str, versions: Versions, f: q.Filters, rank_by: q.RankBy, limit: int) -> q.TopMedia:
+    return q.top_media(gold_handle(lake_uri, versions), f, rank_by=rank_by, limit=limit)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def cached_top_visitors(
-    lake_uri: str, versions: Versions, f: q.Filters, rank_by: q.RankBy, min_plays: int, identified_only: bool
+    lake_uri: str,
+    versions: Versions,
+    f: q.Filters,
+    rank_by: q.RankBy,
+    limit: int,
+    min_plays: int,
+    identified_only: bool,
 ) -> q.TopVisitors:
     return q.top_visitors(
         gold_handle(lake_uri, versions),
         f,
         rank_by=rank_by,
-        limit=TOP_ROWS,
+        limit=limit,
         min_plays=min_plays,
         identified_only=identified_only,
     )
@@ -178,51 +201,74 @@ def _parse_day(value: str | None) -> date | None:
         return None
 
 
+def _choice(value: str | None, options: Sequence[object], default: object) -> object:
+    """The option whose text is `value` (URL values are text; some options are numbers), else `default`."""
+    return next((option for option in options if str(option) == value), default)
+
+
+def _min_plays(value: str | None) -> int:
+    try:
+        return min(max(int(value or 1), 1), MIN_PLAYS_MAX)
+    except ValueError:
+        return 1
+
+
 def load_url_state(gold: q.Gold) -> None:
-    """Once per session: the widgets start from the URL's query parameters (unknown values are ignored)."""
+    """Once per session: every widget starts from the URL's query parameters (unknown values are ignored).
+
+    The widgets take their initial values from here only (none passes its own default), so an opened URL shows
+    exactly the view that wrote it.
+    """
     if st.session_state.get("_url_loaded"):
         return
     st.session_state["_url_loaded"] = True
-    params = st.query_params
-    preset = params.get("range", DEFAULT_PRESET)
-    st.session_state["range"] = preset if preset in PRESETS else DEFAULT_PRESET
+    ss, params = st.session_state, st.query_params
+    for key, (options, default) in URL_CHOICES.items():
+        ss[key] = _choice(params.get(key), options, default)
     start, end = preset_range(DEFAULT_PRESET, gold)
-    if st.session_state["range"] == "custom":
+    if ss["range"] == "custom":
         start = _clamp(_parse_day(params.get("start")) or start, gold)
         end = _clamp(_parse_day(params.get("end")) or end, gold)
         start, end = min(start, end), max(start, end)
-    st.session_state["dates"] = (start, end)
-    projects = {p for p, _ in gold.projects}
-    medias = {m.media_id for m in gold.medias}
-    st.session_state["project"] = [p for p in params.get_all("project") if p in projects]
-    st.session_state["media"] = [m for m in params.get_all("media") if m in medias]
-    st.session_state["channel"] = [c for c in params.get_all("channel") if c in gold.channels]
-    gran = params.get("gran", "day")
-    st.session_state["gran"] = gran if gran in q.GRANULARITIES else "day"
-    metric = params.get("metric", "plays")
-    st.session_state["metric"] = metric if metric in q.TREND_METRICS else "plays"
+    ss["dates"] = (start, end)
+    known = _known(gold)
+    for key in URL_LISTS:
+        ss[key] = list(dict.fromkeys(v for v in params.get_all(key) if v in known[key]))
+    for key in URL_FLAGS:
+        ss[key] = params.get(key) in ("1", "true")
+    ss["min_plays"] = _min_plays(params.get("min_plays"))
     curve = params.get("curve")
-    if curve in medias:
-        st.session_state["curve"] = curve
+    if curve in known["media"]:
+        ss["curve"] = curve
 
 
-def save_url_state(extra: dict[str, str | None]) -> None:
-    """Write the current view to the URL (only when it changed, so the browser history stays clean)."""
+def url_state(curve: str | None) -> dict[str, list[str]]:
+    """The current view as query parameters (defaults left out, except `range`)."""
     ss = st.session_state
-    wanted: dict[str, list[str]] = {"range": [ss["range"]]}
-    if ss["range"] == "custom":
+    wanted: dict[str, list[str]] = {"range": [str(ss.get("range", DEFAULT_PRESET))]}
+    if ss.get("range") == "custom":
         start, end = ss["_range"]
         wanted["start"], wanted["end"] = [start.isoformat()], [end.isoformat()]
-    for key in ("project", "media", "channel"):
+    for key in URL_LISTS:
         if ss.get(key):
-            wanted[key] = list(ss[key])
-    if ss.get("gran", "day") != "day":
-        wanted["gran"] = [ss["gran"]]
-    if ss.get("metric", "plays") != "plays":
-        wanted["metric"] = [ss["metric"]]
-    for key, value in extra.items():
-        if value:
-            wanted[key] = [value]
+            wanted[key] = [str(v) for v in ss[key]]
+    for key, (_, default) in URL_CHOICES.items():
+        value = ss.get(key, default)
+        if key != "range" and value != default:
+            wanted[key] = [str(value)]
+    for key in URL_FLAGS:
+        if ss.get(key):
+            wanted[key] = ["1"]
+    if int(ss.get("min_plays") or 1) > 1:
+        wanted["min_plays"] = [str(int(ss["min_plays"]))]
+    if curve:
+        wanted["curve"] = [curve]
+    return wanted
+
+
+def save_url_state(curve: str | None) -> None:
+    """Write the current view to the URL (only when it changed, so the browser history stays clean)."""
+    wanted = url_state(curve)
     current = {key: st.query_params.get_all(key) for key in st.query_params}
     if current != wanted:
         st.query_params.from_dict(wanted)
@@ -235,14 +281,18 @@ def _on_range_change(gold: q.Gold) -> None:
         st.session_state["dates"] = (_clamp(start, gold), _clamp(end, gold))
 
 
-def _keep_known(gold: q.Gold) -> None:
-    """Drop selections Gold no longer has (it may be republished while a session is open)."""
-    known = {
+def _known(gold: q.Gold) -> dict[str, set[str]]:
+    """What each multiselect can hold in this Gold."""
+    return {
         "project": {p for p, _ in gold.projects},
         "media": {m.media_id for m in gold.medias},
         "channel": set(gold.channels),
     }
-    for key, options in known.items():
+
+
+def _keep_known(gold: q.Gold) -> None:
+    """Drop selections Gold no longer has (it may be republished while a session is open)."""
+    for key, options in _known(gold).items():
         selected = st.session_state.get(key) or []
         if any(value not in options for value in selected):
             st.session_state[key] = [value for value in selected if value in options]
@@ -363,6 +413,21 @@ def trust_banner(t: q.Trust) -> None:
         st.warning(text + advice, icon=":material/warning:")
     else:
         st.error(text + " Check `wistia-analytics status` before trusting these numbers.", icon=":material/error:")
+
+
+def partial_day_note(t: q.Trust, f: q.Filters) -> None:
+    """Say so when the range ends on a day the last run read before it was over (e.g. a run at 00:15 UTC)."""
+    day = t.day_in_progress
+    if day is None or not f.start <= day <= f.end:
+        return
+    run = t.last_run
+    when = f" at {run.started_at[11:16]} UTC" if run else ""
+    st.info(
+        f"{day:%Y-%m-%d} was still in progress when the last run read it{when}: its figures are partial, so this "
+        f"range's last day and its change against the previous period read low. For whole days only, pick a "
+        f"custom range ending {day - timedelta(days=1):%Y-%m-%d}.",
+        icon=":material/schedule:",
+    )
 
 
 def kpi_cards(k: q.Kpis) -> None:
@@ -592,10 +657,14 @@ def _pct(value: float | None) -> float | None:
 
 def top_media_section(lake_uri: str, versions: Versions, f: q.Filters) -> str | None:
     st.subheader("Top media")
-    rank_by = st.segmented_control(
-        "Rank by", list(RANK_LABELS), format_func=RANK_LABELS.__getitem__, key="rank_media", default="engagement"
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    rank_by = left.segmented_control(
+        "Rank by", list(RANK_LABELS), format_func=RANK_LABELS.__getitem__, key="rank_media", required=True
     )
-    top = _timed("top_media", lambda: cached_top_media(lake_uri, versions, f, rank_by or "engagement"))
+    limit = right.selectbox("Rows", ROW_CHOICES, key="rows_media")
+    top = _timed(
+        "top_media", lambda: cached_top_media(lake_uri, versions, f, rank_by or "engagement", limit or TOP_ROWS)
+    )
     if not top.rows:
         st.info("No media with activity in this range and selection.")
         return None
@@ -645,15 +714,20 @@ def top_media_section(lake_uri: str, versions: Versions, f: q.Filters) -> str | 
 
 def top_visitors_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
     st.subheader("Top visitors")
-    left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
+    left, middle, right, last = st.columns([2.6, 1, 1.4, 1], vertical_alignment="bottom")
     rank_by = left.segmented_control(
-        "Rank by", list(RANK_LABELS), format_func=RANK_LABELS.__getitem__, key="rank_visitors", default="engagement"
+        "Rank by", list(RANK_LABELS), format_func=RANK_LABELS.__getitem__, key="rank_visitors", required=True
     )
-    min_plays = int(middle.number_input("Minimum plays", min_value=1, value=1, step=1, key="min_plays"))
-    identified = right.toggle("Identified visitors only", key="identified_only")
+    min_plays = int(
+        middle.number_input("Minimum plays", min_value=1, max_value=MIN_PLAYS_MAX, step=1, key="min_plays") or 1
+    )
+    identified = right.toggle("Identified only", key="identified_only", help="Visitors Wistia knows by name or email.")
+    limit = last.selectbox("Rows", ROW_CHOICES, key="rows_visitors")
     top = _timed(
         "top_visitors",
-        lambda: cached_top_visitors(lake_uri, versions, f, rank_by or "engagement", min_plays, identified),
+        lambda: cached_top_visitors(
+            lake_uri, versions, f, rank_by or "engagement", limit or TOP_ROWS, min_plays, identified
+        ),
     )
     if top.unavailable:
         st.info(top.unavailable)
@@ -676,7 +750,10 @@ def top_visitors_section(lake_uri: str, versions: Versions, f: q.Filters) -> Non
     st.dataframe(
         shown,
         hide_index=True,
-        column_config={"Avg % viewed": st.column_config.NumberColumn(format="%.1f%%")},
+        column_config={
+            "Email": st.column_config.TextColumn(width="medium"),
+            "Avg % viewed": st.column_config.NumberColumn(format="%.1f%%"),
+        },
         height=min(38 + 35 * len(shown), 400),
     )
     st.download_button(
@@ -734,7 +811,9 @@ def main() -> None:
     f = sidebar_filters(gold)
     st.title("Video engagement")
     st.caption(f"{f.start:%Y-%m-%d} - {f.end:%Y-%m-%d} ({_days(f.days)}, UTC) · {describe_scope(gold, f)}")
-    trust_banner(_timed("trust", lambda: cached_trust(lake_uri, versions)))
+    trust = _timed("trust", lambda: cached_trust(lake_uri, versions))
+    trust_banner(trust)
+    partial_day_note(trust, f)
     kpi_cards(_timed("kpis", lambda: cached_kpis(lake_uri, versions, f)))
     with st.expander("How every figure is defined (docs/metrics.md)", icon=":material/help:"):
         st.markdown(METRICS_MD)
@@ -746,7 +825,7 @@ def main() -> None:
     with right:
         curve = retention_section(lake_uri, versions, gold, f, top_id)
     top_visitors_section(lake_uri, versions, f)
-    save_url_state({"curve": curve})
+    save_url_state(curve)
     timings: dict[str, Any] = st.session_state["_query_ms"]
     total = (time.perf_counter() - started) * 1000
     gold.start_hot()  # after the first page of this Gold version is out (no-op afterwards)

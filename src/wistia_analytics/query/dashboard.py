@@ -30,7 +30,7 @@ import duckdb
 
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.pipeline.status import lake_status
-from wistia_analytics.query.catalog import local_root, open_catalog
+from wistia_analytics.query.catalog import open_catalog, read_root
 from wistia_analytics.transform.tables import TableStore
 
 Granularity = Literal["day", "week", "month"]
@@ -57,6 +57,10 @@ DATE_PARTITIONED = ("gold_media_daily", "gold_visitor_media_daily", "gold_media_
 OTHER_SERIES = "Other medias"
 # Above this many visitor rows the in-memory copy is not built (~90 bytes a row) and queries read Parquet only.
 HOT_MAX_VISITOR_ROWS = 40_000_000
+# The page's date presets (days; None = all time), all ending on Gold's last day. The in-memory copy precomputes
+# per-visitor totals and unique-visitor counts for them: over a long range these are the two costly queries
+# (millions of visitors to group), and presets are what readers use most.
+PRESET_DAYS: tuple[int | None, ...] = (7, 30, 90, 365, None)
 
 # Why a figure is missing under a channel filter (docs/metrics.md, "Where a filter cannot apply").
 NO_LOADS_PER_CHANNEL = (
@@ -166,13 +170,19 @@ class HotCopy:
     long string keys make distinct counts slow. The copy holds the same rows sorted by day (so a range reads
     only its blocks) and replaces `visitor_key` by a dense integer `vid` (numbered in key order, so every
     ranking and tie-break is the same as on Parquet); unique visitors are then counted exactly with a bitmap
-    (`bitstring_agg`). Until it is ready (or when it is off), queries read the Parquet files: the results are
-    identical either way.
+    (`bitstring_agg`). For every preset range (`PRESET_DAYS`) it also holds each visitor's totals
+    (`hot.visitor_totals`, one block of rows per preset: top visitors become a scan of one small table) and the
+    unique-visitor counts of the range and of its previous period. Until it is ready (or when it is off),
+    queries read the Parquet files: the results are identical either way.
     """
 
     def __init__(self) -> None:
         self.ready = threading.Event()
         self.max_vid = 0
+        self.first_day: date | None = None
+        self.last_day: date | None = None
+        self.windows: dict[date, int] = {}  # start of a preset range (clipped to Gold's days) -> its window id
+        self.unique_counts: dict[tuple[date, date], int] = {}  # (start, end), clipped -> exact unique visitors
         self.seconds: float | None = None
         self.error: str | None = None
         self.skipped: str | None = None
@@ -213,6 +223,7 @@ class HotCopy:
                 cur.execute(statement)
             row = cur.execute("SELECT coalesce(max(vid), 0) FROM hot.visitors").fetchone()
             self.max_vid = int(row[0]) if row else 0
+            self._precompute_presets(cur)
             self.seconds = time.perf_counter() - started
             if not self._stopping.is_set():
                 self.ready.set()
@@ -224,6 +235,62 @@ class HotCopy:
         finally:
             self._cursor = None
             cur.close()
+
+    def clip(self, start: date, end: date) -> tuple[date, date] | None:
+        """[start, end] within Gold's days (the same rows), or None when no day of Gold is in it."""
+        if self.first_day is None or self.last_day is None:
+            return None
+        start, end = max(start, self.first_day), min(end, self.last_day)
+        return (start, end) if start <= end else None
+
+    def window(self, f: Filters) -> int | None:
+        """The precomputed preset range that holds exactly the rows of `f`'s range, if any."""
+        clipped = self.clip(f.start, f.end)
+        if clipped is None or clipped[1] != self.last_day:
+            return None
+        return self.windows.get(clipped[0])
+
+    def _precompute_presets(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Per-visitor totals of every preset range, and unique visitors of each and of its previous period."""
+        bounds = cur.execute("SELECT min(activity_date), max(activity_date) FROM hot.account_daily").fetchone()
+        if bounds is None or bounds[0] is None:
+            return
+        self.first_day, self.last_day = bounds
+        ranges: set[tuple[date, date]] = set()
+        for days in PRESET_DAYS:
+            first = self.first_day if days is None else self.last_day - timedelta(days=days - 1)
+            f = Filters(first, self.last_day)
+            for clipped in (self.clip(f.start, f.end), self.clip(f.previous().start, f.previous().end)):
+                if clipped is not None:
+                    ranges.add(clipped)
+            self.windows.setdefault(max(first, self.first_day), len(self.windows))
+        # sums only: identity and media counts are looked up for the ranked few (a distinct count of medias per
+        # visitor would triple the build time)
+        cur.execute(
+            "CREATE OR REPLACE TABLE hot.visitor_totals "
+            "(window_id INTEGER, vid UINTEGER, plays HUGEINT, watch DOUBLE, pvs DOUBLE, identified BOOLEAN)"
+        )
+        for start, window_id in sorted(self.windows.items(), key=lambda w: w[1]):  # one block of rows per window
+            if self._stopping.is_set():
+                return
+            cur.execute(
+                """
+                INSERT INTO hot.visitor_totals
+                SELECT ?, vid, sum(plays), sum(watch_time_seconds), sum(percent_viewed_sum), bool_or(is_identified)
+                FROM hot.visitor_media_daily
+                WHERE activity_date >= ?
+                GROUP BY vid
+                """,
+                [window_id, start],
+            )
+        ordered = sorted(ranges)
+        counts = ", ".join(
+            "coalesce(bit_count(bitstring_agg(vid, 1, ?) FILTER (WHERE activity_date BETWEEN ? AND ?)), 0)"
+            for _ in ordered
+        )
+        params: list[object] = [value for start, end in ordered for value in (self.max_vid, start, end)]
+        row = cur.execute(f"SELECT {counts} FROM hot.visitor_media_daily", params).fetchone() if self.max_vid else None
+        self.unique_counts = {r: int(row[i]) if row else 0 for i, r in enumerate(ordered)}
 
     def start(self, con: duckdb.DuckDBPyConnection) -> None:
         """Build in a background thread (once: later calls do nothing)."""
@@ -269,7 +336,7 @@ def open_gold(storage: Storage, *, hot: HotMode = "background") -> Gold:
     """
     try:
         con, manifests = open_catalog(storage)
-        root = local_root(storage)
+        root = read_root(storage)
     except NotImplementedError as exc:
         raise GoldUnavailableError("unreadable", str(exc)) from exc
     missing = [t for t in GOLD_TABLES if t not in manifests]
@@ -531,6 +598,11 @@ def _unique_visitors(gold: Gold, f: Filters, scope: tuple[str, ...] | None) -> t
     """
     prev = f.previous()
     hot = gold.hot.ready.is_set()
+    counts = gold.hot.unique_counts if hot and scope is None else {}
+    if counts:  # a preset range over every media: counted when the copy was built
+        now, before = gold.hot.clip(f.start, f.end), gold.hot.clip(prev.start, prev.end)
+        if (now is None or now in counts) and (before is None or before in counts):
+            return (counts[now] if now else 0), (counts[before] if before else 0)
     source, params = _from_where(gold, "gold_visitor_media_daily", f, scope, start=prev.start, hot=hot)
     if hot and gold.hot.max_vid:
         n = gold.hot.max_vid
@@ -591,6 +663,10 @@ def trend(gold: Gold, f: Filters, granularity: Granularity, metric: TrendMetric,
     else:
         table, loads, ev = "gold_media_daily", "loads", "event_plays"
     source, params = _from_where(gold, table, f, scope, channel=True)
+    # gold_media_daily holds one row per media and day already: by day, its rows are the base (grouping its
+    # hundreds of thousands of rows on themselves was most of a long range's cost)
+    per_row = granularity == "day" and not f.channels
+    sums = "" if per_row else "sum"
     rows = _query(
         gold,
         f"""
@@ -598,13 +674,13 @@ def trend(gold: Gold, f: Filters, granularity: Granularity, metric: TrendMetric,
             SELECT
                 media_id,
                 {_PERIOD_SQL[granularity]} AS period,
-                sum(plays) AS plays,
-                sum({loads}) AS loads,
-                sum(watch_time_seconds) AS watch,
-                sum(percent_viewed_sum) AS pvs,
-                sum({ev}) AS ev
+                {sums}(plays) AS plays,
+                {sums}({loads}) AS loads,
+                {sums}(watch_time_seconds) AS watch,
+                {sums}(percent_viewed_sum) AS pvs,
+                {sums}({ev}) AS ev
             {source}
-            GROUP BY ALL
+            {"" if per_row else "GROUP BY ALL"}
         ),
         ranked AS (
             SELECT media_id, row_number() OVER (ORDER BY sum(plays) DESC, media_id) AS rank
@@ -757,9 +833,13 @@ def top_visitors(
     """
     if f.channels:
         return TopVisitors((), rank_by, NO_VISITOR_CHANNEL)
+    scope = _scope(gold, f)
+    window = gold.hot.window(f) if gold.hot.ready.is_set() and scope is None else None
+    if window is not None:
+        return _top_visitors_of_window(gold, f, window, rank_by, limit, min_plays, identified_only)
     hot = gold.hot.ready.is_set()
     key = "vid" if hot else "visitor_key"  # in-memory ids are numbered in key order: same ranking and ties
-    source, params = _from_where(gold, "gold_visitor_media_daily", f, _scope(gold, f), hot=hot)
+    source, params = _from_where(gold, "gold_visitor_media_daily", f, scope, hot=hot)
     # 1. rank on sums alone (cheap), 2. identity and medias for the few ranked visitors only
     having, having_params = [], []
     if min_plays > 1:
@@ -787,20 +867,7 @@ def top_visitors(
     keys: dict[Any, str] = {}
     if ranked:
         wanted = [r[0] for r in ranked]
-        for visitor, *rest in _query(
-            gold,
-            f"""
-            SELECT
-                {key},
-                arg_max(visitor_name, activity_date) FILTER (WHERE is_identified),
-                arg_max(visitor_email, activity_date) FILTER (WHERE is_identified),
-                count(DISTINCT media_id)
-            {source} AND {key} = ANY(?)
-            GROUP BY {key}
-            """,
-            [*params, wanted],
-        ):
-            details[visitor] = tuple(rest)
+        details = _visitor_details(gold, f, scope, key, wanted, hot=hot)
         if hot:
             keys = dict(_query(gold, "SELECT vid, visitor_key FROM hot.visitors WHERE vid = ANY(?)", [wanted]))
     rows = []
@@ -819,6 +886,71 @@ def top_visitors(
             )
         )
     return TopVisitors(tuple(rows), rank_by)
+
+
+def _top_visitors_of_window(
+    gold: Gold, f: Filters, window: int, rank_by: RankBy, limit: int, min_plays: int, identified_only: bool
+) -> TopVisitors:
+    """`top_visitors` of a preset range over every media, ranked on the totals the in-memory copy precomputed
+    (the same sums as from the rows; same order and tie-breaks), then identity and medias of the ranked few."""
+    where, params = ["window_id = ?"], [window]
+    if min_plays > 1:
+        where.append("plays >= ?")
+        params.append(min_plays)
+    if identified_only:
+        where.append("identified")
+    ranked = _query(
+        gold,
+        f"""
+        SELECT vid AS visitor, plays, watch, pvs / nullif(plays, 0) AS engagement
+        FROM hot.visitor_totals
+        WHERE {" AND ".join(where)}
+        ORDER BY {_ORDER[rank_by]}, visitor
+        LIMIT ?
+        """,
+        [*params, limit],
+    )
+    if not ranked:
+        return TopVisitors((), rank_by)
+    wanted = [r[0] for r in ranked]
+    keys = dict(_query(gold, "SELECT vid, visitor_key FROM hot.visitors WHERE vid = ANY(?)", [wanted]))
+    details = _visitor_details(gold, f, None, "vid", wanted, hot=True)
+    rows = tuple(
+        VisitorRow(
+            visitor_key=keys[vid],
+            name=details.get(vid, (None, None, 0))[0] or None,
+            email=details.get(vid, (None, None, 0))[1] or None,
+            plays=int(plays or 0),
+            watch_time_seconds=float(watch or 0),
+            avg_percent_viewed=None if engagement is None else float(engagement),
+            medias=int(details.get(vid, (None, None, 0))[2]),
+        )
+        for vid, plays, watch, engagement in ranked
+    )
+    return TopVisitors(rows, rank_by)
+
+
+def _visitor_details(
+    gold: Gold, f: Filters, scope: tuple[str, ...] | None, key: str, wanted: list[Any], *, hot: bool
+) -> dict[Any, tuple[Any, ...]]:
+    """Name and email (when identified) and the number of medias of the `wanted` visitors, over `f`'s range."""
+    source, params = _from_where(gold, "gold_visitor_media_daily", f, scope, hot=hot)
+    return {
+        visitor: tuple(rest)
+        for visitor, *rest in _query(
+            gold,
+            f"""
+            SELECT
+                {key},
+                arg_max(visitor_name, activity_date) FILTER (WHERE is_identified),
+                arg_max(visitor_email, activity_date) FILTER (WHERE is_identified),
+                count(DISTINCT media_id)
+            {source} AND {key} = ANY(?)
+            GROUP BY {key}
+            """,
+            [*params, wanted],
+        )
+    }
 
 
 # ---- retention and channels ------------------------------------------------------------------------------
@@ -912,6 +1044,15 @@ class Trust:
     @property
     def quarantined_total(self) -> int:
         return sum(self.quarantined.values())
+
+    @property
+    def day_in_progress(self) -> date | None:
+        """The last day with data when the last run read it before that UTC day was over: its figures are partial
+        (a range ending on it reads low against a previous period of whole days)."""
+        run = self.last_run
+        if run is None or run.started_at[:10] != self.data_as_of.isoformat():
+            return None
+        return self.data_as_of
 
 
 def trust(storage: Storage, gold: Gold) -> Trust:
