@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-SizeName = Literal["empty", "tiny", "small", "large"]
-FaultKind = Literal["http_500", "http_502", "http_503", "slow", "timeout", "truncated", "invalid_json", "dropped"]
+from wistia_analytics.sandbox.corruption import ALL_BAD_RECORD_KINDS, BadRecordKind
+
+SizeName = Literal["empty", "tiny", "small", "medium", "large"]
+FaultKind = Literal[
+    "http_500", "http_502", "http_503", "http_429", "slow", "timeout", "truncated", "invalid_json", "dropped"
+]
 
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - documented; the sandbox accepts exactly one bearer token
 DEFAULT_PORT = 8765
@@ -20,6 +24,7 @@ ALL_FAULT_KINDS: tuple[FaultKind, ...] = (
     "truncated",
     "invalid_json",
     "dropped",
+    "http_429",
 )
 EVENT_RETENTION_DAYS = 730  # events list/show only return the last two years
 
@@ -39,6 +44,7 @@ SIZES: dict[str, SizeProfile] = {
     "empty": SizeProfile("empty", n_projects=1, n_medias=0, history_days=7, target_events=0),
     "tiny": SizeProfile("tiny", n_projects=2, n_medias=4, history_days=21, target_events=600),
     "small": SizeProfile("small", n_projects=4, n_medias=20, history_days=180, target_events=100_000),
+    "medium": SizeProfile("medium", n_projects=8, n_medias=50, history_days=365, target_events=500_000),
     "large": SizeProfile("large", n_projects=25, n_medias=500, history_days=730, target_events=10_000_000),
 }
 
@@ -60,6 +66,10 @@ class SandboxConfig:
     fault_kinds: tuple[FaultKind, ...] = ALL_FAULT_KINDS
     fault_slow_seconds: float = 1.5
     fault_timeout_seconds: float = 20.0
+    fault_retry_after_seconds: int = 1  # Retry-After of the injected 503 and 429 answers
+    bad_records: float = 0.0  # fraction of list records served malformed (sandbox/corruption.py)
+    bad_record_kinds: tuple[BadRecordKind, ...] = ALL_BAD_RECORD_KINDS
+    bad_pages: float = 0.0  # fraction of list pages served as a 200 that is not JSON (retry-able)
     late_fraction: float = 0.03  # share of sessions that become visible 1-2 days after received_at
     default_per_page: int = 10
     gone_medias: frozenset[str] = frozenset()  # listed by /medias but 404 on stats (deleted meanwhile)

@@ -19,6 +19,7 @@ import numpy as np
 from wistia_analytics.sandbox.catalog import Media
 from wistia_analytics.sandbox.clock import SandboxClock
 from wistia_analytics.sandbox.config import SandboxConfig
+from wistia_analytics.sandbox.corruption import BadInputPlan, Entity
 from wistia_analytics.sandbox.keys import decode_event_key, decode_visitor_key
 from wistia_analytics.sandbox.payloads import Json, Renderer
 from wistia_analytics.sandbox.truth import SyntheticAccount, day_of
@@ -96,6 +97,7 @@ class Routes:
         self.catalog = account.catalog
         self.clock = clock
         self.render = Renderer(account)
+        self.bad_input = BadInputPlan(config.seed, config.bad_records, config.bad_pages, config.bad_record_kinds)
         ext = r"(?:\.json)?"
         table: list[tuple[str, Handler, bool]] = [
             (rf"/v1/medias{ext}", self.medias_list, False),
@@ -153,6 +155,12 @@ class Routes:
         return json_response(404, {"error": f"No route matches {path}"})
 
     # ---- helpers
+    def _list(self, status: int, entity: Entity, records: list[Json]) -> Response:
+        """A list payload, with the bad-input corpus applied when it is switched on."""
+        if not self.bad_input.active:
+            return json_response(status, records)
+        return Response(status, self.bad_input.list_body(entity, records))
+
     def _media(self, key: str) -> Media | None:
         media = self.catalog.media_for(key)
         return None if media is None or media.hashed_id in self.config.gone_medias else media
@@ -387,7 +395,7 @@ class Routes:
                     matches.append(v)
             order = np.array(matches, dtype=np.int64)
         page = order[offset : offset + per_page].tolist()
-        return json_response(200, [self.render.visitor(v, table, listing=True) for v in page])
+        return self._list(200, "visitors", [self.render.visitor(v, table, listing=True) for v in page])
 
     def visitor_show(self, match: re.Match[str], q: Query, now_ts: int) -> Response:
         v = decode_visitor_key(match["id"], self.account.seed)
@@ -419,7 +427,7 @@ class Routes:
             limit=per_page,
             now_ts=now_ts,
         )
-        return json_response(200, [self.render.event(r) for r in refs])
+        return self._list(200, "events", [self.render.event(r) for r in refs])
 
     def _find_event(self, key: str, now_ts: int) -> Any:
         coords = decode_event_key(key, self.account.seed)

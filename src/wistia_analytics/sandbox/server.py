@@ -75,7 +75,10 @@ class SandboxApp:
         if path == "/_sandbox/health":
             return json_response(200, {"status": "ok"})
         if path == "/_sandbox/stats":
-            return json_response(200, self.stats.as_json() | {"faults": self.faults.counts()})
+            body = self.stats.as_json() | {"faults": self.faults.counts()}
+            if self.routes.bad_input.active:
+                body["bad_input"] = self.routes.bad_input.stats()
+            return json_response(200, body)
         return json_response(404, {"error": "unknown sandbox control path"})
 
 
@@ -123,7 +126,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "http_502":
             self._send(Response(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"))
         elif kind == "http_503":
-            self._send(Response(503, b"Service Unavailable", "text/plain", {"Retry-After": "1"}))
+            retry_after = {"Retry-After": str(app.config.fault_retry_after_seconds)}
+            self._send(Response(503, b"Service Unavailable", "text/plain", retry_after))
+        elif kind == "http_429":
+            retry_after = {"Retry-After": str(app.config.fault_retry_after_seconds)}
+            self._send(Response(429, b"Rate limit exceeded", "text/plain", retry_after))
         elif kind == "slow":
             time.sleep(app.config.fault_slow_seconds)
             return False

@@ -304,9 +304,38 @@ def _target(method: str, path: str, query: Mapping[str, Any]) -> str:
     return f"{method} {path}" + (f"?{text}" if text else "")
 
 
+DEFECTS_FIELD = "__defects__"  # added to an object the API sent malformed; Silver quarantines it
+_BAD_CHARS = re.compile("[\ud800-\udfff\x00]")  # lone surrogates (not encodable) and NUL
+
+
+def _checked_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Build a JSON object, noting defects json.loads would hide: duplicate keys, lone surrogates, NUL."""
+    out: dict[str, Any] = {}
+    defects: list[str] = []
+    for key, value in pairs:
+        if isinstance(value, str) and _BAD_CHARS.search(value):
+            value = _BAD_CHARS.sub("\ufffd", value)
+            defects.append(f"{key}: invalid characters")
+        elif isinstance(value, list) and any(isinstance(v, str) and _BAD_CHARS.search(v) for v in value):
+            value = [_BAD_CHARS.sub("\ufffd", v) if isinstance(v, str) else v for v in value]
+            defects.append(f"{key}: invalid characters")
+        elif isinstance(value, dict) and DEFECTS_FIELD in value:
+            defects.extend(f"{key}.{d}" for d in value.pop(DEFECTS_FIELD))  # "visitor_identity.name: ..."
+        if key in out and out[key] != value:
+            defects.append(f"{key}: duplicate key with different values")
+        out[key] = value
+    if defects:
+        out[DEFECTS_FIELD] = defects
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _decode(response: httpx.Response, method: str, path: str) -> Any:
     try:
-        return json.loads(response.content)
+        return json.loads(response.content, object_pairs_hook=_checked_object, parse_constant=_no_constants)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
         raise InvalidJSONError(
             method,
