@@ -6,6 +6,7 @@ import sys
 import time
 
 from rich.console import Console
+from rich.markup import escape
 
 from wistia_analytics.ingest.progress import (
     ConsoleProgress,
@@ -49,8 +50,8 @@ def ingest_command(options: IngestOptions, log_format: str | None) -> int:
     except FatalConfigError as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
         return int(ExitCode.CONFIG)
-    except LakeLockedError as exc:
-        err.print(f"[yellow]lake is busy:[/yellow] {exc}")
+    except LakeLockedError as exc:  # one line, never wrapped: scripts and alerts grep it
+        err.print(f"[yellow]lake is busy:[/yellow] {escape(str(exc))}", soft_wrap=True, highlight=False)
         return int(ExitCode.UNAVAILABLE)
     if options.dry_run:
         for line in result.plan:

@@ -19,6 +19,7 @@ from wistia_analytics.crashpoints import crash_point
 from wistia_analytics.ingest.streams import LoadMode, Stream, select_streams
 from wistia_analytics.ingest.windows import Window, WindowPolicy, events_floor
 from wistia_analytics.lake.bronze import BronzeFile, BronzeWriter, Lineage
+from wistia_analytics.lake.clock import utc_iso
 from wistia_analytics.lake.lock import holding_lake
 from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, new_run_id, save_run, start_run
 from wistia_analytics.lake.state import StateStore
@@ -155,6 +156,8 @@ class Ingestor:
             record = start_run(self.storage, run_id, self.options.command, started)
             self._record = record
             record.extra["source"] = self.source_kind
+            # started_at counts any wait for the lock; this is when the run actually had the lake to itself.
+            record.extra["lock_acquired_at"] = utc_iso(self.now())
             record.extra["today"] = self.today.isoformat()
             writer = BronzeWriter(self.storage, run_id, started)
             fatal: BaseException | None = None

@@ -11,14 +11,21 @@ so it also works on object stores with conditional PUT): contenders exclusively 
 named after the stale lock's bytes, the single winner removes the lock only if it still holds exactly
 those bytes, and then everyone competes in the ordinary exclusive create of the lock: one winner.
 
+On S3 the exclusive create is a conditional PUT (``If-None-Match: *``), decided by the server: S3 and moto's
+server honour it, and tests/s3 checks that exactly one of many contenders wins. A store that ignored the
+header would turn it into check-then-put, and two runs could both believe they hold the lake.
+
 Limits: a pid reused by an unrelated process keeps a same-host lock "alive" (delete it by hand). A
 holder must call `heartbeat` well within the TTL; one that finds its lock gone gets
-`LakeLockLostError` and must stop writing. Hosts must agree on the time within a fraction of the TTL.
+`LakeLockLostError` and must stop writing. Hosts must agree on the time within a fraction of the TTL. The
+heartbeat reads, then overwrites: it could only clobber a newer holder if this one had been silent past
+the TTL (the only way to be taken over), which the TTL/4 beat rules out short of a stall that long.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import itertools
 import json
@@ -299,12 +306,42 @@ class LakeLock:
         )
 
 
+# The lock a multi-stage command holds for all its stages (see `holding_lake_for_stages`), by lock URI.
+_stages_hold: contextvars.ContextVar[tuple[str, LakeLock] | None] = contextvars.ContextVar(
+    "lake_stages_hold", default=None
+)
+
+
+@contextlib.contextmanager
+def holding_lake_for_stages(
+    storage: Storage, run_id: str, command: str, *, wait_seconds: float = 0.0
+) -> Iterator[LakeLock]:
+    """Hold the lake across every stage of one command (``run``: ingest, then transform).
+
+    Why: each stage takes the lock for itself; released in between, a waiting run could slip in and the
+    command would fail halfway ("lake is busy" after ingesting). Inside this block, `holding_lake` on the
+    same lake shares this hold instead of queueing behind it; elsewhere (other lakes, other threads'
+    contexts, after the block) nothing changes.
+    """
+    with holding_lake(storage, run_id, command, wait_seconds=wait_seconds) as lock:
+        reset = _stages_hold.set((storage.uri(LOCK_PATH), lock))
+        try:
+            yield lock
+        finally:
+            _stages_hold.reset(reset)
+
+
 @contextlib.contextmanager
 def holding_lake(storage: Storage, run_id: str, command: str, *, wait_seconds: float = 0.0) -> Iterator[LakeLock]:
     """Hold the lake lock for a run, refreshing its heartbeat in the background; release at the end.
 
     Raises `LakeLockedError` (naming the holder) when another live run keeps it past `wait_seconds`.
+    Within `holding_lake_for_stages` on the same lake, the command's hold is shared, not taken again.
     """
+    shared = _stages_hold.get()
+    if shared is not None and shared[0] == storage.uri(LOCK_PATH) and shared[1].held:
+        yield shared[1]
+        return
     lock = LakeLock(storage, run_id, command)
     lock.acquire(wait_seconds=wait_seconds)
     stop = threading.Event()
