@@ -1,6 +1,8 @@
-"""Stage entry points shared by the CLI, the demo and (later) the cloud handlers."""
+"""Stage entry points shared by the CLI, the demo and the cloud handlers (the Glue job calls `run_transform`)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.settings import Settings
@@ -8,12 +10,24 @@ from wistia_analytics.transform.duckdb_engine import DuckDBEngine
 from wistia_analytics.transform.engine import Engine
 from wistia_analytics.transform.runner import TransformResult, TransformRunner
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
-def make_engine(name: str, storage: Storage, settings: Settings) -> Engine:
-    """Engines are chosen by one setting; only the embedded one exists for now."""
+ENGINES = ("duckdb", "spark")
+
+
+def make_engine(name: str, storage: Storage, settings: Settings, *, spark: SparkSession | None = None) -> Engine:
+    """The engine called `name`: embedded DuckDB, or Spark (local mode, or the given session on Glue).
+
+    Raises `ValueError` for an unknown name and `SparkUnavailableError` when pyspark or Java is missing.
+    """
     if name == "duckdb":
         return DuckDBEngine(storage, memory_limit=settings.duckdb_memory_limit)
-    raise ValueError(f"unknown engine {name!r}; available: duckdb")
+    if name == "spark":
+        from wistia_analytics.transform.spark_engine import SparkEngine
+
+        return SparkEngine(storage, session=spark)
+    raise ValueError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
 
 
 def run_transform(
@@ -24,9 +38,10 @@ def run_transform(
     storage: Storage | None = None,
     command: str = "transform",
     lock_wait_seconds: float = 0.0,
+    spark: SparkSession | None = None,
 ) -> TransformResult:
     storage = storage or Storage.from_uri(settings.lake_uri)
-    built = make_engine(engine, storage, settings)
+    built = make_engine(engine, storage, settings, spark=spark)
     try:
         runner = TransformRunner(
             storage,

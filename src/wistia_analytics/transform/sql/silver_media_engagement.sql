@@ -5,17 +5,18 @@
 -- rewatch_data. The media comes from the request (context_media_id).
 -- Deduplication is per media (the latest ingested record wins as a whole, then it is exploded), so a newer
 -- curve with fewer buckets leaves no stale buckets behind.
--- Portability: UNNEST ... WITH ORDINALITY is DuckDB's; sqlglot writes it for Spark as LATERAL VIEW POSEXPLODE
--- and the JSON-to-array cast as FROM_JSON(..., 'ARRAY<BIGINT>'). The ordinal is 1-based in DuckDB and 0-based
--- in Spark, so bucket_index is taken relative to the smallest ordinal of the media (always the first bucket).
+-- Portability (docs/engines.md): the arrays are validated and split as text, never cast from JSON to BIGINT[]
+-- (DuckDB's cast keeps ["a", 1] as [NULL, 1], Spark's from_json drops the whole array). An array is valid when
+-- its text holds only digits, commas, spaces and minus signs between the brackets (integers); it is split on
+-- commas and each element cast to BIGINT. UNNEST ... WITH ORDINALITY becomes LATERAL VIEW POSEXPLODE on Spark;
+-- the ordinal is 1-based in DuckDB and 0-based in Spark, so bucket_index is taken relative to the smallest
+-- ordinal of the media (always the first bucket).
 -- Quarantine convention (docs/models.md): bad rows (one per Bronze record) are all returned with a reject_reason.
 WITH parsed AS (
     SELECT
         nullif(context_media_id, '') AS media_id,
         json_extract_string(record, '$.engagement_data') AS engagement_data_raw,
-        try_cast(json_extract(record, '$.engagement_data') AS BIGINT[]) AS engagement_data,
         json_extract_string(record, '$.rewatch_data') AS rewatch_data_raw,
-        try_cast(json_extract(record, '$.rewatch_data') AS BIGINT[]) AS rewatch_data,
         try_cast(json_extract_string(record, '$.engagement') AS DOUBLE) AS engagement,
         source_file,
         run_id,
@@ -30,9 +31,11 @@ checked AS (
         CASE
             WHEN media_id IS NULL THEN 'missing media_id'
             WHEN engagement_data_raw IS NULL THEN 'missing engagement_data'
-            WHEN engagement_data IS NULL THEN 'engagement_data not an array of numbers'
+            WHEN translate(engagement_data_raw, '0123456789, -', '') <> '[]'
+                THEN 'engagement_data not an array of numbers'
             WHEN engagement_data_raw LIKE '%-%' THEN 'negative engagement_data'
-            WHEN rewatch_data_raw IS NOT NULL AND rewatch_data IS NULL THEN 'rewatch_data not an array of numbers'
+            WHEN rewatch_data_raw IS NOT NULL AND translate(rewatch_data_raw, '0123456789, -', '') <> '[]'
+                THEN 'rewatch_data not an array of numbers'
             WHEN rewatch_data_raw LIKE '%-%' THEN 'negative rewatch_data'
         END AS reject_reason
     FROM parsed
@@ -54,15 +57,21 @@ latest AS (
 ),
 
 viewers AS (
-    SELECT l.media_id, v.ord, v.viewers
+    SELECT l.media_id, v.ord, try_cast(trim(v.viewers_text) AS BIGINT) AS viewers
     FROM latest AS l
-    CROSS JOIN UNNEST(l.engagement_data) WITH ORDINALITY AS v (viewers, ord)
+    CROSS JOIN UNNEST(
+        string_split(substr(l.engagement_data_raw, 2, length(l.engagement_data_raw) - 2), ',')
+    ) WITH ORDINALITY AS v (viewers_text, ord)
+    WHERE trim(v.viewers_text) <> ''
 ),
 
 rewatchers AS (
-    SELECT l.media_id, r.ord, r.rewatchers
+    SELECT l.media_id, r.ord, try_cast(trim(r.rewatchers_text) AS BIGINT) AS rewatchers
     FROM latest AS l
-    CROSS JOIN UNNEST(l.rewatch_data) WITH ORDINALITY AS r (rewatchers, ord)
+    CROSS JOIN UNNEST(
+        string_split(substr(l.rewatch_data_raw, 2, length(l.rewatch_data_raw) - 2), ',')
+    ) WITH ORDINALITY AS r (rewatchers_text, ord)
+    WHERE trim(r.rewatchers_text) <> ''
 ),
 
 buckets AS (
