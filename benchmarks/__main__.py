@@ -7,7 +7,17 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ["sandbox_latency", "ingest_throughput", "transform_rebuild", "dashboard_queries"]
+BENCHMARKS = [
+    "sandbox_latency",
+    "ingest_throughput",
+    "transform_rebuild",
+    "engine_compare",
+    "dashboard_queries",
+    "campaign_faults",
+    "campaign_bad_input",
+    "campaign_crash",
+    "campaign_idempotence",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -51,7 +51,7 @@ def moto_endpoint() -> Iterator[str]:
         {
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+            "AWS_SECRET_ACCESS_KEY": "testing",  # moto's dummy credentials
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1",
         }

@@ -12,6 +12,7 @@ import typer
 
 from wistia_analytics import __version__
 from wistia_analytics.sandbox.config import ALL_FAULT_KINDS, DEFAULT_PORT, DEFAULT_TOKEN, SIZES, SandboxConfig
+from wistia_analytics.sandbox.corruption import ALL_BAD_RECORD_KINDS
 
 app = typer.Typer(
     name="wistia-analytics",
@@ -31,12 +32,18 @@ def _parse_day(value: str | None, option: str) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)", param_hint=option) from None
 
 
-def _fault_kinds(value: str) -> tuple[str, ...]:
+def _kinds(value: str, known: tuple[str, ...], what: str) -> tuple[str, ...]:
     kinds = tuple(k.strip() for k in value.split(",") if k.strip())
-    unknown = sorted(set(kinds) - set(ALL_FAULT_KINDS))
+    unknown = sorted(set(kinds) - set(known))
     if unknown:
-        raise typer.BadParameter(f"unknown fault kinds {unknown}; choose from {', '.join(ALL_FAULT_KINDS)}")
+        raise typer.BadParameter(f"unknown {what} {unknown}; choose from {', '.join(known)}")
     return kinds
+
+
+def _fraction(value: float, option: str) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise typer.BadParameter("must be between 0 and 1", param_hint=option)
+    return value
 
 
 @app.command()
@@ -51,7 +58,7 @@ def sandbox(
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = DEFAULT_PORT,
     token: Annotated[str, typer.Option(help="The one bearer token the sandbox accepts.")] = DEFAULT_TOKEN,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic account: same seed, same data.")] = 42,
-    size: Annotated[str, typer.Option(help="Account size: tiny, small or large.")] = "small",
+    size: Annotated[str, typer.Option(help="Account size: tiny, small, medium or large.")] = "small",
     today: Annotated[
         str | None, typer.Option(help="Pin the sandbox's date (YYYY-MM-DD; the clock then reads 12:00 UTC).")
     ] = None,
@@ -65,6 +72,18 @@ def sandbox(
         str, typer.Option(help=f"Comma-separated fault kinds to draw from: {','.join(ALL_FAULT_KINDS)}.")
     ] = ",".join(ALL_FAULT_KINDS),
     fault_timeout_seconds: Annotated[float, typer.Option(help="How long a 'timeout' fault stalls.")] = 20.0,
+    fault_retry_after_seconds: Annotated[
+        int, typer.Option(help="Retry-After of injected 429/503 answers, in seconds.")
+    ] = 1,
+    bad_records: Annotated[
+        float, typer.Option(help="Fraction of events/visitors records served malformed (docs/sandbox.md).")
+    ] = 0.0,
+    bad_record_kinds: Annotated[
+        str, typer.Option(help=f"Comma-separated bad-record kinds: {','.join(ALL_BAD_RECORD_KINDS)}.")
+    ] = ",".join(ALL_BAD_RECORD_KINDS),
+    bad_pages: Annotated[
+        float, typer.Option(help="Fraction of list pages served as a 200 that is not JSON (retry-able).")
+    ] = 0.0,
     late_fraction: Annotated[
         float, typer.Option(help="Share of sessions that show up 1-2 days after they happened.")
     ] = 0.03,
@@ -85,8 +104,8 @@ def sandbox(
         raise typer.BadParameter(f"choose from {', '.join(SIZES)}", param_hint="--size")
     if rate_limit_status not in (429, 503):
         raise typer.BadParameter("must be 429 or 503", param_hint="--rate-limit-status")
-    if not 0.0 <= faults <= 1.0:
-        raise typer.BadParameter("must be between 0 and 1", param_hint="--faults")
+    for value, option in ((faults, "--faults"), (bad_records, "--bad-records"), (bad_pages, "--bad-pages")):
+        _fraction(value, option)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = SandboxConfig(
         seed=seed,
@@ -98,8 +117,12 @@ def sandbox(
         rate_limit_per_minute=rate_limit,
         rate_limit_status=rate_limit_status,
         faults=faults,
-        fault_kinds=_fault_kinds(fault_kinds),  # type: ignore[arg-type]
+        fault_kinds=_kinds(fault_kinds, ALL_FAULT_KINDS, "fault kinds"),  # type: ignore[arg-type]
         fault_timeout_seconds=fault_timeout_seconds,
+        fault_retry_after_seconds=fault_retry_after_seconds,
+        bad_records=bad_records,
+        bad_record_kinds=_kinds(bad_record_kinds, ALL_BAD_RECORD_KINDS, "bad-record kinds"),  # type: ignore[arg-type]
+        bad_pages=bad_pages,
         late_fraction=late_fraction,
     )
     try:
@@ -167,7 +190,9 @@ def transform(
     full_rebuild: Annotated[
         bool, typer.Option("--full-rebuild", help="Recompute every table from all of Bronze (same result).")
     ] = False,
-    engine: Annotated[str, typer.Option(help="Engine: duckdb (embedded).")] = "duckdb",
+    engine: Annotated[
+        str, typer.Option(help="Engine: duckdb (embedded) or spark (PySpark local mode; needs Java 17).")
+    ] = "duckdb",
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lake lock.")] = 0.0,
 ) -> None:
     """Build Silver and Gold from Bronze (incremental unless --full-rebuild), checked before publishing."""
@@ -181,11 +206,44 @@ def run(
     full_rebuild: Annotated[bool, typer.Option("--full-rebuild", help="Rebuild Silver and Gold fully.")] = False,
     today: Annotated[str | None, typer.Option(help="The run's UTC date (default: now).")] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lake lock.")] = 0.0,
+    engine: Annotated[
+        str, typer.Option(help="Transform engine: duckdb (embedded) or spark (PySpark local mode; needs Java 17).")
+    ] = "duckdb",
 ) -> None:
     """Ingest, then transform: the whole pipeline once."""
+    from wistia_analytics.pipeline.alerts import run_with_alerts
     from wistia_analytics.pipeline.cli import run_command
 
-    raise typer.Exit(run_command(full_rebuild=full_rebuild, today=_parse_day(today, "--today"), wait=wait))
+    day = _parse_day(today, "--today")
+    raise typer.Exit(
+        run_with_alerts(lambda: run_command(full_rebuild=full_rebuild, today=day, wait=wait, engine=engine))
+    )
+
+
+@app.command()
+def schedule(
+    every: Annotated[
+        str,
+        typer.Option(help="Interval: 15m, 1h, 6h, 1d, 1h30m... Ticks fall on UTC multiples of it; the first at start."),
+    ] = "1h",
+    once: Annotated[bool, typer.Option("--once", help="One tick, then exit with its code (for cron).")] = False,
+    max_runs: Annotated[
+        int | None, typer.Option("--max-runs", min=1, help="Stop after this many ticks (a skipped tick counts).")
+    ] = None,
+    today: Annotated[str | None, typer.Option(help="Every run's UTC date (default: now); match a sandbox's.")] = None,
+    engine: Annotated[str, typer.Option(help="Transform engine, as for `run`: duckdb or spark.")] = "duckdb",
+) -> None:
+    """Run the pipeline (what `run` does) every interval on this machine: never two at once, alerts after each."""
+    from wistia_analytics.pipeline.schedule import parse_interval, schedule_command
+
+    try:
+        interval = parse_interval(every)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--every") from None
+    ticks = 1 if once else max_runs
+    raise typer.Exit(
+        schedule_command(every=interval, max_ticks=ticks, today=_parse_day(today, "--today"), engine=engine)
+    )
 
 
 @app.command()

@@ -49,11 +49,6 @@ def test_two_waiting_runs_take_turns_and_give_one_runs_tables(workspace: Workspa
     assert not lock_present(lake)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`run` releases the lake lock between ingest and transform (pipeline/cli.py run_command); the fix "
-    "holds it across both stages with lake.lock.holding_lake_for_stages",
-)
 def test_a_waiting_contender_cannot_slip_between_the_stages_of_a_run(workspace: Workspace, tmp_path: Path) -> None:
     """A contender polling every 5 ms (a real one polls every second) takes the lake the moment it is free.
 

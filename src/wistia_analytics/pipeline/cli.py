@@ -8,19 +8,23 @@ import sys
 from datetime import date
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from wistia_analytics.ingest.cli import ingest_command
 from wistia_analytics.ingest.progress import report_console
 from wistia_analytics.ingest.runner import IngestOptions
-from wistia_analytics.lake.lock import LakeLockedError
+from wistia_analytics.lake.clock import utc_now
+from wistia_analytics.lake.lock import LakeLockedError, holding_lake_for_stages
+from wistia_analytics.lake.runs import new_run_id
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.logs import configure_logging
-from wistia_analytics.pipeline.service import run_transform
+from wistia_analytics.pipeline.service import ENGINES, run_transform
 from wistia_analytics.pipeline.status import lake_status
 from wistia_analytics.query.catalog import open_catalog
 from wistia_analytics.settings import Settings
 from wistia_analytics.transform.runner import TransformResult
+from wistia_analytics.transform.spark_engine import SparkUnavailableError
 
 
 def transform_table(result: TransformResult) -> Table:
@@ -52,10 +56,10 @@ def transform_command(*, full_rebuild: bool, engine: str, wait: float, settings:
     err = report_console(stderr=True)
     try:
         result = run_transform(settings, full_rebuild=full_rebuild, engine=engine, lock_wait_seconds=wait)
-    except LakeLockedError as exc:
-        err.print(f"[yellow]lake is busy:[/yellow] {exc}")
+    except LakeLockedError as exc:  # one line, never wrapped: scripts and alerts grep it
+        err.print(f"[yellow]lake is busy:[/yellow] {escape(str(exc))}", soft_wrap=True, highlight=False)
         return 4
-    except ValueError as exc:
+    except (ValueError, SparkUnavailableError) as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
         return 2
     if result.mode == "noop":
@@ -67,11 +71,28 @@ def transform_command(*, full_rebuild: bool, engine: str, wait: float, settings:
     return result.exit_code
 
 
-def run_command(*, full_rebuild: bool, today: date | None, wait: float) -> int:
-    ingest_code = ingest_command(IngestOptions(today=today, lock_wait_seconds=wait, command="run"), None)
-    if ingest_code not in (0, 3):  # a partial ingest still moves the lake forward
-        return ingest_code
-    transform_code = transform_command(full_rebuild=full_rebuild, engine="duckdb", wait=wait)
+def run_command(*, full_rebuild: bool, today: date | None, wait: float, engine: str = "duckdb") -> int:
+    if engine not in ENGINES:  # refuse before ingesting, not after
+        report_console(stderr=True).print(
+            f"[red]configuration error:[/red] unknown engine {engine!r}; available: {', '.join(ENGINES)}"
+        )
+        return 2
+    err = report_console(stderr=True)
+    try:
+        storage = Storage.from_uri(Settings().lake_uri)
+    except ValueError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        return 2
+    # One hold of the lake for both stages: a waiting run cannot slip in between and fail this one halfway.
+    try:
+        with holding_lake_for_stages(storage, new_run_id(utc_now()), "run", wait_seconds=wait):
+            ingest_code = ingest_command(IngestOptions(today=today, command="run"), None)
+            if ingest_code not in (0, 3):  # a partial ingest still moves the lake forward
+                return ingest_code
+            transform_code = transform_command(full_rebuild=full_rebuild, engine=engine, wait=0.0)
+    except LakeLockedError as exc:
+        err.print(f"[yellow]lake is busy:[/yellow] {escape(str(exc))}", soft_wrap=True, highlight=False)
+        return 4
     return transform_code or ingest_code
 
 

@@ -40,6 +40,9 @@ checked AS (
     SELECT
         *,
         CASE
+            WHEN json_extract_string(record, '$.__defects__') IS NOT NULL
+                THEN 'malformed JSON: ' || json_extract_string(record, '$.__defects__')
+            WHEN length(record) > 65536 THEN 'record longer than 65536 characters'
             WHEN event_key IS NULL THEN 'missing event_key'
             WHEN media_id IS NULL THEN 'missing media_id'
             WHEN received_at_raw IS NULL OR received_at_raw = '' THEN 'missing received_at'

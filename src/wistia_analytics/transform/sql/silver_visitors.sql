@@ -11,6 +11,10 @@ WITH parsed AS (
         json_extract_string(record, '$.visitor_identity.email') AS visitor_email,
         json_extract_string(record, '$.visitor_identity.org.name') AS visitor_org_name,
         json_extract_string(record, '$.visitor_identity.org.title') AS visitor_org_title,
+        json_extract_string(record, '$.created_at') AS created_at_raw,
+        json_extract_string(record, '$.last_active_at') AS last_active_at_raw,
+        json_extract_string(record, '$.load_count') AS load_count_raw,
+        json_extract_string(record, '$.play_count') AS play_count_raw,
         try_cast(json_extract_string(record, '$.created_at') AS TIMESTAMPTZ) AS first_seen_at,
         try_cast(json_extract_string(record, '$.last_active_at') AS TIMESTAMPTZ) AS last_active_at,
         json_extract_string(record, '$.last_event_key') AS last_event_key,
@@ -31,9 +35,20 @@ checked AS (
     SELECT
         *,
         CASE
+            WHEN json_extract_string(record, '$.__defects__') IS NOT NULL
+                THEN 'malformed JSON: ' || json_extract_string(record, '$.__defects__')
+            WHEN length(record) > 65536 THEN 'record longer than 65536 characters'
             WHEN visitor_key IS NULL THEN 'missing visitor_key'
+            WHEN load_count_raw IS NOT NULL AND load_count IS NULL THEN 'load_count not an integer'
+            WHEN play_count_raw IS NOT NULL AND play_count IS NULL THEN 'play_count not an integer'
+            WHEN created_at_raw IS NOT NULL AND first_seen_at IS NULL THEN 'created_at not a timestamp'
+            WHEN last_active_at_raw IS NOT NULL AND last_active_at IS NULL THEN 'last_active_at not a timestamp'
             WHEN load_count < 0 THEN 'negative load_count'
             WHEN play_count < 0 THEN 'negative play_count'
+            WHEN greatest(first_seen_at, last_active_at) > ingested_at + INTERVAL '1' DAY
+                THEN 'created_at or last_active_at in the future'
+            WHEN least(first_seen_at, last_active_at) < CAST('2000-01-01 00:00:00+00:00' AS TIMESTAMPTZ)
+                THEN 'created_at or last_active_at before 2000-01-01'
         END AS reject_reason
     FROM parsed
 ),
