@@ -121,7 +121,8 @@ def test_glue_job_is_glue5_running_the_transform_script_with_the_wheel(template:
     args = job["DefaultArguments"]
     assert args["--LAKE_URI"] == {"Fn::Sub": "s3://${DataBucket}/${LakePrefix}"}
     assert args["--FULL_REBUILD"] == "false"
-    assert args["--additional-python-modules"] == {"Ref": "PackageWheelS3Uri"}
+    # the wheel, plus s3fs: the package reaches manifests, lock and state on S3 through fsspec
+    assert args["--additional-python-modules"] == {"Fn::Sub": "${PackageWheelS3Uri},s3fs>=2026.9"}
 
 
 def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:

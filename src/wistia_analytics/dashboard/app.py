@@ -220,6 +220,10 @@ def load_url_state(gold: q.Gold) -> None:
     exactly the view that wrote it.
     """
     if st.session_state.get("_url_loaded"):
+        # Streamlit forgets the state of a widget a run did not reach (a rerun cut short by the next click);
+        # re-seed the default so the widget does not fall back to its first option.
+        for key, (_, default) in URL_CHOICES.items():
+            st.session_state.setdefault(key, default)
         return
     st.session_state["_url_loaded"] = True
     ss, params = st.session_state, st.query_params
