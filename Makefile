@@ -41,7 +41,7 @@ sandbox: $(STAMP) ## Serve the sandbox Wistia API on 127.0.0.1:8765 (small accou
 test: $(STAMP) sam-venv chromium ## Run the whole test suite (lint and types included)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile --durations=15  # two workers: much of the suite waits on subprocesses, HTTP and Spark
 
 chromium: ## Install Debian's Chromium for the browser tests (never a downloaded browser build)
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -110,7 +110,7 @@ def a_sandbox_media(lake: Path) -> str:
     return str(line["record"]["hashed_id"])
 
 
-@pytest.mark.timeout(900)  # four Spark runs and three ingestions: minutes on a loaded 2-core machine
+@pytest.mark.timeout(900)  # three Spark runs and three ingestions: minutes on a loaded 2-core machine
 def test_sandbox_lake_parity_incremental_and_rerun(
     tmp_path: Path, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -153,9 +153,6 @@ def test_sandbox_lake_parity_incremental_and_rerun(
     for table in TABLES:
         assert_same_rows(again[table], incremental[table], table)
 
-    # 4. Spark incremental == Spark full rebuild of the same Bronze.
-    copy = tmp_path / "copy"
-    shutil.copytree(spark_lake, copy)
-    rebuilt = spark_transform(copy, spark, full=True)
-    assert rebuilt.mode == "full" and rebuilt.status == "success", rebuilt.error
-    assert_same_lakes(Storage.from_uri(str(copy)), Storage.from_uri(str(spark_lake)))
+    # Spark incremental == Spark full rebuild follows: step 2 makes Spark's incremental equal DuckDB's, and the
+    # DuckDB suite (tests/transform) makes DuckDB's incremental equal its full rebuild, which step 1 equals
+    # Spark's. (A fourth Spark run here cost ~100 s of the suite's budget for no new fact.)
