@@ -6,13 +6,24 @@
 2. Budget use with the sandbox's limit on (600 requests/minute) and the client's budget at 600: the whole
    history of the small account (visitors, then events over 180 days, ~150 s). Requests that reached the
    server per minute over the steady part, as a share of 600, and the throttling answers.
-3. Peak memory of the ingester (events, 14 days, no rate limit) in a fresh process, for the small and for
-   the large account; the sandbox runs in another process. Memory should stay flat as the account grows.
+3. Peak memory of the ingester from ~1M to ~10M events (issue 8: "flat from 1M to 10M"): the events stream
+   of the large account over the most recent whole days holding each size (1M ~ 50 days, 10M ~ all 729), no
+   rate limit, in a fresh process whose VmHWM is read at the end and whose RSS and Python heap
+   (`sys.getallocatedblocks`, no tracemalloc) are sampled every second: shown at 10/50/90% of the events,
+   with the RSS slope over the second half. The sandbox runs in its own processes (2 by default, sharing one
+   port through SO_REUSEPORT), so the client talks real HTTP and only its own memory is measured.
+
+Environment: WISTIA_BENCH_INGEST_PARTS (default 1,2,3), WISTIA_BENCH_INGEST_EVENTS (default 1000000,10000000),
+WISTIA_BENCH_SANDBOX_PROCESSES (default 2). For example, the memory part alone at 1M and 10M events:
+
+    WISTIA_BENCH_INGEST_PARTS=3 .venv/bin/python -m benchmarks.ingest_throughput
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -28,10 +39,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
 from wistia_analytics.ingest.runner import IngestOptions, StreamReport
 from wistia_analytics.ingest.service import run_ingest
-from wistia_analytics.sandbox import SandboxConfig, run_sandbox
+from wistia_analytics.sandbox import DEFAULT_TOKEN, Sandbox, SandboxConfig, run_sandbox
+from wistia_analytics.sandbox.catalog import Catalog
 from wistia_analytics.settings import Settings
 from wistia_analytics.wistia.client import WistiaClient
 
@@ -266,11 +279,28 @@ def bench_budget() -> None:
     )
 
 
-# ---- 3. peak memory at two account sizes ---------------------------------------------------------------
-def _vm(field_name: str) -> int:
-    """A VmRSS/VmHWM figure of this process in KiB (0 where /proc is missing)."""
+# ---- 3. peak memory of the ingester from ~1M to ~10M events -----------------------------------------------
+EVENTS_ENV = "WISTIA_BENCH_INGEST_EVENTS"  # comma-separated event counts, e.g. 1000000,10000000
+DEFAULT_EVENTS = "1000000,10000000"  # issue 8's target: peak memory flat from 1M to 10M events
+PROCESSES_ENV = "WISTIA_BENCH_SANDBOX_PROCESSES"  # sandbox processes behind the one port (SO_REUSEPORT)
+DEFAULT_PROCESSES = 2
+SAMPLE_SECONDS = 1.0
+POINTS = (0.1, 0.5, 0.9)  # where in the run (share of its events) RSS is shown
+
+
+def _days_for_events(n_events: int) -> int:
+    """Whole days ending yesterday that hold about `n_events` expected sessions of the large account."""
+    catalog = Catalog(SandboxConfig(size="large", seed=42, today=TODAY, rate_limit_per_minute=0))
+    yesterday = TODAY.toordinal() - 1
+    per_day = catalog.expected_sessions(catalog.history_start, yesterday)[::-1]
+    reached = np.nonzero(np.cumsum(per_day) >= n_events * 0.999)[0]
+    return int(reached[0]) + 1 if reached.size else len(per_day)
+
+
+def _status_kib(field_name: str, pid: int | str = "self") -> int:
+    """A VmRSS/VmHWM figure of a process in KiB (0 where /proc is missing)."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(f"{field_name}:"):
                 return int(line.split()[1])
     except OSError:
@@ -278,18 +308,112 @@ def _vm(field_name: str) -> int:
     return 0
 
 
+def _vm(field_name: str) -> int:
+    return _status_kib(field_name)
+
+
+@dataclass
+class _RecordCount:
+    """Progress sink: the events ingested so far, read by the RSS sampler."""
+
+    records: int = 0
+
+    def update(self, report: StreamReport, client: WistiaClient) -> None:
+        self.records = report.records
+
+
 def _child(spec: dict[str, Any]) -> None:
-    """In a fresh process: one ingestion, then its figures and peak RSS as one JSON line on stdout."""
-    base = _vm("VmRSS") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    figures = _ingest(spec["url"], spec["token"], spec["days"], ["events"])
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so it can report the parent's peak.
-    peak = _vm("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps(figures | {"rss_base_kib": base, "rss_peak_kib": peak}))
+    """In a fresh process: one events ingestion with RSS sampled every second; figures as one JSON line."""
+    gc.collect()
+    base, blocks_base, objects_base = _vm("VmRSS"), sys.getallocatedblocks(), len(gc.get_objects())
+    count = _RecordCount()
+    samples: list[tuple[float, int, int, int]] = []  # seconds, events so far, VmRSS KiB, allocated blocks
+    stop = threading.Event()
+    started = time.perf_counter()
+
+    def sample() -> None:
+        while not stop.wait(SAMPLE_SECONDS):
+            samples.append((time.perf_counter() - started, count.records, _vm("VmRSS"), sys.getallocatedblocks()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    cpu = time.process_time()
+    with tempfile.TemporaryDirectory(prefix="bench-lake-") as lake:
+        options = IngestOptions(
+            streams=["events"],
+            since=date.fromisoformat(spec["since"]),
+            until=date.fromisoformat(spec["until"]),
+            today=TODAY,
+        )
+        result, client = run_ingest(_settings(spec["url"], spec["token"], lake, UNLIMITED), options, progress=count)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        stop.set()
+        sampler.join()
+        bronze = sum(p.stat().st_size for p in Path(lake, "bronze").rglob("*") if p.is_file())
+    if result.status.value != "success":
+        raise RuntimeError(f"ingestion ended {result.status}: {result.streams}")
+    del result
+    gc.collect()
+    stats = client.stats.snapshot()
+    print(
+        json.dumps(
+            {
+                "records": count.records,
+                "requests": stats.requests,
+                "seconds": seconds,
+                "cpu": cpu,
+                "bronze_bytes": bronze,
+                "throttled": stats.throttled,
+                "rss_base_kib": base,
+                # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so it can report the parent's peak.
+                "rss_peak_kib": _vm("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "blocks_base": blocks_base,
+                "blocks_end": sys.getallocatedblocks(),
+                "objects_base": objects_base,
+                "objects_end": len(gc.get_objects()),
+                "samples": samples,
+            }
+        )
+    )
 
 
-def _measure_memory(size: str, days: int) -> dict[str, Any]:
-    with _sandbox_process(size) as (url, token):
-        spec = json.dumps({"url": url, "token": token, "days": days})
+def _serve_sandbox(spec: dict[str, Any]) -> None:
+    """In a fresh process: one large-account sandbox on `spec["port"]` (0: a free one), SO_REUSEPORT on."""
+    config = SandboxConfig(size="large", seed=42, today=TODAY, rate_limit_per_minute=0)
+    sandbox = Sandbox(config, port=int(spec["port"]), reuse_port=True)
+    print(f"PORT={sandbox.port}", flush=True)
+    sandbox.serve_forever()
+
+
+@contextmanager
+def _sandbox_pool(processes: int) -> Iterator[tuple[str, str, list[int]]]:
+    """`processes` large-account sandboxes on one port; yields (base URL, token, their pids)."""
+    procs: list[subprocess.Popen[str]] = []
+    port = 0
+    try:
+        for _ in range(processes):
+            cmd = [sys.executable, "-m", "benchmarks.ingest_throughput", "--sandbox", json.dumps({"port": port})]
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
+            procs.append(proc)
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if not line.startswith("PORT="):
+                raise RuntimeError(f"sandbox did not start (exit code {proc.wait(timeout=10)})")
+            port = int(line.strip().split("=", 1)[1])
+        yield f"http://127.0.0.1:{port}/v1", DEFAULT_TOKEN, [p.pid for p in procs]
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=10)
+
+
+def _measure_memory(n_events: int, processes: int) -> dict[str, Any]:
+    days = _days_for_events(n_events)
+    until = TODAY - timedelta(days=1)
+    since = until - timedelta(days=days - 1)
+    with _sandbox_pool(processes) as (url, token, pids):
+        spec = json.dumps({"url": url, "token": token, "since": since.isoformat(), "until": until.isoformat()})
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.ingest_throughput", "--child", spec],
             cwd=REPO,
@@ -297,46 +421,87 @@ def _measure_memory(size: str, days: int) -> dict[str, Any]:
             text=True,
             check=True,
         )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        sandbox_peak = [_status_kib("VmHWM", pid) for pid in pids]
+    figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures | {"days": days, "since": since, "until": until, "sandbox_peak_kib": sandbox_peak}
 
 
-def _growth(figures: dict[str, Any]) -> int:
-    return int(figures["rss_peak_kib"] - figures["rss_base_kib"])
+def _at(samples: list[list[float]], records: int, share: float) -> list[float]:
+    """The sample nearest to `share` of the run's events."""
+    return min(samples, key=lambda s: abs(s[1] - share * records))
+
+
+def _slope_kib_per_million(samples: list[list[float]]) -> float:
+    """Least-squares slope of RSS against events over the second half of the run (KiB per 1M events)."""
+    half = [s for s in samples if s[1] >= samples[-1][1] / 2]
+    if len(half) < 3 or half[-1][1] == half[0][1]:
+        return 0.0
+    slope = np.polyfit([s[1] for s in half], [s[2] for s in half], 1)[0]
+    return float(slope) * 1e6
+
+
+def _event_sizes() -> list[int]:
+    return [int(float(s)) for s in os.environ.get(EVENTS_ENV, DEFAULT_EVENTS).split(",") if s.strip()]
 
 
 def bench_memory() -> None:
+    sizes = _event_sizes()
+    processes = int(os.environ.get(PROCESSES_ENV, DEFAULT_PROCESSES))
     print(
-        "\n3. peak memory of the ingester (own process; sandbox in another): events, no rate limit, "
-        f"concurrency {CONCURRENCY}"
+        f"\n3. peak memory of the ingester (own process) from ~1M to ~10M events: large account, events stream, "
+        f"no rate limit, concurrency {CONCURRENCY}; {processes} sandbox process(es) on one port; "
+        f"sizes from {EVENTS_ENV}={','.join(map(str, sizes))}"
     )
-    runs = {(size, days): _measure_memory(size, days) for size, days in (("small", 14), ("large", 7), ("large", 14))}
-    for (size, days), f in runs.items():
-        print(
-            f"  {size:<5} {days:>2} days  records={f['records']:>8,}  requests={f['requests']:>5,}  "
-            f"seconds={f['seconds']:5.1f}  records/s={f['records'] / f['seconds']:>6,.0f}  "
-            f"RSS before={f['rss_base_kib'] / 1024:5.1f} MiB  "
-            f"peak={f['rss_peak_kib'] / 1024:5.1f} MiB (+{_growth(f) / 1024:.1f} MiB)"
+    runs: dict[int, dict[str, Any]] = {}
+    for n in sizes:
+        f = runs[n] = _measure_memory(n, processes)
+        mib = 1024
+        points = "  ".join(
+            f"{int(share * 100)}%: {_at(f['samples'], f['records'], share)[2] / mib:.1f}" for share in POINTS
         )
-    small, large, half = runs["small", 14], runs["large", 14], runs["large", 7]
-    print(
-        f"  large/small (14 days): records x{large['records'] / small['records']:.1f}, "
-        f"peak RSS x{large['rss_peak_kib'] / small['rss_peak_kib']:.2f} "
-        f"(+{_growth(small) / 1024:.1f} -> +{_growth(large) / 1024:.1f} MiB above the RSS before ingesting)"
-    )
-    print(
-        f"  large 14 days / 7 days: records x{large['records'] / half['records']:.1f}, "
-        f"peak RSS x{large['rss_peak_kib'] / half['rss_peak_kib']:.2f}"
-    )
+        blocks = " / ".join(f"{_at(f['samples'], f['records'], share)[3] / 1e3:.0f}k" for share in POINTS)
+        print(
+            f"  ~{n:>10,} wanted: {f['days']} days {f['since']}..{f['until']}  events={f['records']:,}  "
+            f"requests={f['requests']:,}  seconds={f['seconds']:.0f}  events/s={f['records'] / f['seconds']:,.0f}  "
+            f"client CPU={f['cpu']:.0f} s ({f['cpu'] / max(f['records'], 1) * 1e6:.0f} us/event)"
+        )
+        print(
+            f"      RSS before={f['rss_base_kib'] / mib:.1f} MiB  peak (VmHWM)={f['rss_peak_kib'] / mib:.1f} MiB "
+            f"(+{(f['rss_peak_kib'] - f['rss_base_kib']) / mib:.1f})  RSS MiB at {points} of the events  "
+            f"slope over the second half: {_slope_kib_per_million(f['samples']):+,.0f} KiB per 1M events"
+        )
+        print(
+            f"      Python heap (sys.getallocatedblocks) before={f['blocks_base'] / 1e3:.0f}k, at 10/50/90%: {blocks}, "
+            f"after={f['blocks_end'] / 1e3:.0f}k; gc objects before={f['objects_base']:,} after={f['objects_end']:,}; "
+            f"bronze={f['bronze_bytes'] / 1e6:,.0f} MB; sandbox peak RSS "
+            + ", ".join(f"{k / mib:.0f}" for k in f["sandbox_peak_kib"])
+            + " MiB"
+        )
+    if len(runs) > 1:
+        lo, hi = runs[min(runs)], runs[max(runs)]
+        print(
+            f"  growth {max(runs):,}/{min(runs):,}: events x{hi['records'] / lo['records']:.1f}, "
+            f"peak RSS x{hi['rss_peak_kib'] / lo['rss_peak_kib']:.2f} "
+            f"({lo['rss_peak_kib'] / 1024:.1f} -> {hi['rss_peak_kib'] / 1024:.1f} MiB; above the RSS before "
+            f"ingesting +{(lo['rss_peak_kib'] - lo['rss_base_kib']) / 1024:.1f} -> "
+            f"+{(hi['rss_peak_kib'] - hi['rss_base_kib']) / 1024:.1f} MiB)   (goal: flat)"
+        )
+
+
+PARTS_ENV = "WISTIA_BENCH_INGEST_PARTS"  # e.g. "3" for the memory part only
 
 
 def run() -> None:
-    bench_throughput()
-    bench_budget()
-    bench_memory()
+    parts = {p.strip() for p in os.environ.get(PARTS_ENV, "1,2,3").split(",")}
+    for part, bench in (("1", bench_throughput), ("2", bench_budget), ("3", bench_memory)):
+        if part in parts:
+            bench()
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         _child(json.loads(sys.argv[2]))
+    elif sys.argv[1:2] == ["--sandbox"]:
+        _serve_sandbox(json.loads(sys.argv[2]))
     else:
         run()

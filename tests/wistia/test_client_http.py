@@ -7,6 +7,7 @@ sleeps, so a 60-second Retry-After costs no wall time.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from tests.conftest import api_client
 from wistia_analytics.sandbox import Sandbox, SandboxConfig, run_sandbox
 from wistia_analytics.sandbox.ratelimit import SlidingWindowLimiter
 from wistia_analytics.settings import Settings
@@ -31,6 +33,7 @@ from wistia_analytics.wistia import (
     WistiaError,
     exit_code_for,
 )
+from wistia_analytics.wistia.client import _MAYBE_DEFECTIVE, DEFECTS_FIELD, _checked_object
 
 TODAY = date(2026, 11, 25)
 TOKEN = "tok-9f3c1a7e5b2d4c6e8a0b"  # distinctive, so a leak is easy to spot
@@ -382,3 +385,38 @@ def test_threads_share_one_client(sandbox: Sandbox, truth: dict[str, list[dict[s
             t.join()
         assert results == [truth["events"]] * 4
         assert client.stats.requests == 4 * 6
+
+
+# ---- decoding: the fast path for clean bodies ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kinds", [(), ("duplicate_key",), ("invalid_unicode",), ("unicode_oddity",)])
+def test_every_page_decodes_as_the_fully_checked_decode(kinds: tuple[str, ...]) -> None:
+    """Bodies with no suspicious bytes skip the per-value scan; what comes back must not change.
+
+    The client's result is compared, page by page, with the same bytes decoded by `_checked_object` on every
+    object; duplicate keys are still caught on the fast path, bad characters force the full scan.
+    """
+    options: dict[str, Any] = {"bad_records": 0.3, "bad_record_kinds": kinds} if kinds else {}
+    with run_sandbox(config(**options)) as sb, client_for(sb) as client, api_client(sb) as raw:
+        pages: list[tuple[bool, list[str]]] = []  # (full scan, defects) per page
+        for day in range(5, 25):
+            params = {"start_date": f"2026-11-{day:02d}", "end_date": f"2026-11-{day:02d}", "per_page": 100}
+            body = raw.get("/stats/events", params=params).content  # a served body is the same every time
+            expected = json.loads(body, object_pairs_hook=_checked_object)
+            assert client.get_json("/stats/events", params) == expected
+            defects = [d for record in expected for d in record.get(DEFECTS_FIELD, [])]
+            pages.append((_MAYBE_DEFECTIVE.search(body) is not None, defects))
+    all_defects = [d for _, found in pages for d in found]
+    if kinds == ("invalid_unicode",):
+        assert all_defects and set(all_defects) == {"city: invalid characters"}
+        assert all(scan == bool(found) for scan, found in pages)  # scanned exactly where it was needed
+        return
+    if kinds == ("unicode_oddity",):  # valid text; an emoji's escaped surrogate pair forces the scan, harmlessly
+        assert all_defects == [] and any(scan for scan, _ in pages)
+        return
+    assert not any(scan for scan, _ in pages)
+    if kinds == ("duplicate_key",):
+        assert all_defects and set(all_defects) == {"percent_viewed: duplicate key with different values"}
+    else:
+        assert all_defects == []

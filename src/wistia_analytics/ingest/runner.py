@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from wistia_analytics.crashpoints import crash_point
@@ -142,6 +142,7 @@ class Ingestor:
         self._record_lock = threading.Lock()
         self._record: RunRecord | None = None
         self._medias: list[dict[str, Any]] | None = None
+        self._events_committed: date | None = None  # the events watermark this run last committed
 
     # ---- the run ----------------------------------------------------------------------------------
     def run(self) -> IngestResult:
@@ -332,16 +333,17 @@ class Ingestor:
         )
 
     def _events(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
-        """Day windows fetched concurrently; the watermark follows the contiguous prefix of done days."""
+        """Day windows fetched concurrently; the watermark follows the contiguous prefix of done days.
+
+        Memory does not grow with the window: at most `concurrency` days are in flight, each holding one
+        Bronze file's worth of pages, and `_DonePrefix` keeps only the days finished ahead of the prefix.
+        """
         window = self._events_window(stream)
         report.windows.append(f"{window.start}..{window.end}")
         if window.empty:
             return
-        days = window.days
-        done: set[date] = set()
-        failed: set[date] = set()
+        prefix = _DonePrefix(window.start)
         lock = threading.Lock()
-        committed = [None]  # type: list[date | None]
 
         def fetch_day(day: date) -> None:
             buffer = _Buffer(writer, stream.name, FLUSH_PAGES, self._on_file(stream))
@@ -357,49 +359,58 @@ class Ingestor:
             except (RetriesExhaustedError, RequestBugError) as exc:
                 buffer.flush()  # what was fetched is kept; the day stays behind the watermark
                 with lock:
-                    failed.add(day)
+                    prefix.fail(day)
                 self._error(stream, f"events of {day}: {exc}")
                 return
             with lock:
-                done.add(day)
-                self._advance_events(stream, days, done, failed, window, committed, writer.run_id)
+                last = prefix.finish(day)
+                if last is not None and window.done_through is not None:
+                    self._advance_events(stream, min(last, window.done_through), writer.run_id)
 
-        self._parallel(fetch_day, days)
+        self._parallel(fetch_day, window.iter_days())
 
-    def _advance_events(
-        self,
-        stream: Stream,
-        days: list[date],
-        done: set[date],
-        failed: set[date],
-        window: Window,
-        committed: list[date | None],
-        run_id: str,
-    ) -> None:
-        """Commit the watermark to the last day of the done prefix (never past `done_through`)."""
-        if window.done_through is None:
-            return
-        last: date | None = None
-        for day in days:
-            if day in done and day not in failed and day <= window.done_through:
-                last = day
-            else:
-                break
-        if last is not None and last != committed[0]:
+    def _advance_events(self, stream: Stream, last: date, run_id: str) -> None:
+        """Commit the watermark to `last`, the end of the done prefix (the caller holds the events lock)."""
+        if last != self._events_committed:
             crash_point("ingest.after_bronze_before_state")
             self.state.commit(stream.name, {ALL_KEY: last.isoformat()}, run_id)
-            committed[0] = last
+            self._events_committed = last
 
     def _parallel(self, fn: Callable[[Any], None], items: Iterable[Any]) -> None:
-        items = list(items)
-        if self.concurrency <= 1 or len(items) <= 1:
+        """`fn` over `items` on `concurrency` threads, pulling items lazily (nothing queued per item).
+
+        The first exception `fn` raises (a FatalConfigError, a bug) stops handing out items, lets the calls in
+        flight finish, and is re-raised in the caller's thread.
+        """
+        if self.concurrency <= 1:
             for item in items:
                 fn(item)
             return
+        source = iter(items)
+        pull = threading.Lock()
+        failures: list[BaseException] = []
+
+        def work() -> None:
+            while True:
+                with pull:
+                    if failures:
+                        return
+                    item = next(source, _END)
+                if item is _END:
+                    return
+                try:
+                    fn(item)
+                except BaseException as exc:
+                    with pull:
+                        failures.append(exc)
+                    return
+
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="ingest") as pool:
-            futures: list[Future[None]] = [pool.submit(fn, item) for item in items]
-            for future in futures:
-                future.result()  # re-raises FatalConfigError and bugs in the caller's thread
+            workers: list[Future[None]] = [pool.submit(work) for _ in range(self.concurrency)]
+        for worker in workers:
+            worker.result()
+        if failures:
+            raise failures[0]
 
     # ---- dry run ----------------------------------------------------------------------------------
     def plan(self, streams: list[Stream]) -> list[str]:
@@ -420,6 +431,38 @@ class Ingestor:
                 n = 0 if w.empty else len(w.days)
                 lines.append(f"{stream.name}: {n} day windows {w.start}..{w.end} (watermark -> {w.done_through})")
         return lines
+
+
+_END = object()  # marks an exhausted item iterator in `_parallel`
+
+
+class _DonePrefix:
+    """The contiguous run of finished days from a window's first day, in O(days in flight) memory.
+
+    Days finish out of order; those ahead of the prefix wait in a set until the gap before them closes. The
+    prefix never reaches a failed day (the watermark must stay behind it), so days after one are not kept.
+    """
+
+    def __init__(self, first: date) -> None:
+        self.next = first  # the first day not yet in the prefix
+        self.ahead: set[date] = set()
+        self.stop: date | None = None  # the earliest failed day
+
+    def fail(self, day: date) -> None:
+        self.stop = day if self.stop is None else min(self.stop, day)
+        self.ahead = {d for d in self.ahead if d < self.stop}
+
+    def finish(self, day: date) -> date | None:
+        """Record `day` as done; the prefix's last day if it moved (None if it did not)."""
+        if self.stop is not None and day >= self.stop:
+            return None
+        self.ahead.add(day)
+        moved = False
+        while self.next in self.ahead:
+            self.ahead.remove(self.next)
+            self.next += timedelta(days=1)
+            moved = True
+        return self.next - timedelta(days=1) if moved else None
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -8,6 +8,7 @@ never asked for beyond the API's 730-day retention.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -24,7 +25,12 @@ class Window:
 
     @property
     def days(self) -> list[date]:
-        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+        return list(self.iter_days())
+
+    def iter_days(self) -> Iterator[date]:
+        """The window's days in order, one at a time."""
+        for i in range((self.end - self.start).days + 1):
+            yield self.start + timedelta(days=i)
 
     @property
     def empty(self) -> bool:

@@ -182,8 +182,9 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
+    def __init__(self, address: tuple[str, int], app: SandboxApp, reuse_port: bool = False) -> None:
         self.app = app
+        self.allow_reuse_port = reuse_port  # read by server_bind (Python 3.11+)
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -192,12 +193,19 @@ class _Server(ThreadingHTTPServer):
 
 
 class Sandbox:
-    """A running sandbox server: `base_url` is what goes in WISTIA_API_URL."""
+    """A running sandbox server: `base_url` is what goes in WISTIA_API_URL.
 
-    def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+    `reuse_port` (SO_REUSEPORT) lets several sandbox processes with the same config listen on one port, the
+    kernel spreading connections among them: same bytes from each (the account is deterministic), more
+    CPU to render with. Their rate limiters and counters are per process, so use it with the limit off.
+    """
+
+    def __init__(
+        self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False
+    ) -> None:
         self.config = config
         self.app = SandboxApp(config)
-        self._server = _Server((host, port), self.app)
+        self._server = _Server((host, port), self.app, reuse_port)
         self.host = host
         self.port = int(self._server.server_address[1])
         self._thread: threading.Thread | None = None

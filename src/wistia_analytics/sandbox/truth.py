@@ -70,6 +70,7 @@ class SyntheticAccount:
         self._watch = np.zeros((n, n_days), dtype=np.float64)
         self._pv_sum = np.zeros((n, n_days), dtype=np.float64)
         self._cell = lru_cache(maxsize=20_000)(self._make_cell)
+        self._all_medias = tuple(range(n))  # one shared tuple: cheap cache keys below
         self._visitor_base: tuple[int, VisitorTable] | None = None
         self._visitor_cache: tuple[int, VisitorTable] | None = None
 
@@ -165,7 +166,8 @@ class SyntheticAccount:
             hi = min(hi, end)
         return lo, hi
 
-    def _day_count(self, day: int, medias: list[int], now_ts: int) -> int:
+    @lru_cache(maxsize=1024)  # noqa: B019 - as _day_sorted; paging a day asks for its count on every page
+    def _day_count(self, day: int, medias: tuple[int, ...], now_ts: int) -> int:
         return sum(self.cell_stats(m, day, now_ts).plays for m in medias)
 
     @lru_cache(maxsize=16)  # noqa: B019 - one account per server, the cache lives as long as it does
@@ -207,12 +209,12 @@ class SyntheticAccount:
             if cohort is None:
                 return []
             lo, hi = max(lo, cohort), min(hi, cohort + COHORT_SPAN_DAYS)
-        medias = (media,) if media is not None else tuple(range(len(self.catalog.medias)))
+        medias = (media,) if media is not None else self._all_medias
         out: list[EventRef] = []
         skip = offset
         for day in range(hi, lo - 1, -1):
             if visitor is None:
-                count = self._day_count(day, list(medias), now_ts)
+                count = self._day_count(day, medias, now_ts)
                 if skip >= count:
                     skip -= count
                     continue

@@ -1,0 +1,106 @@
+"""How the events stream schedules its day windows: bounded state whatever the window's length.
+
+A 730-day backfill must not hold per-day state for the whole window: days are handed to the threads lazily,
+and the done prefix (which decides the watermark) keeps only the days finished ahead of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from wistia_analytics.ingest.runner import IngestOptions, Ingestor, _DonePrefix
+from wistia_analytics.lake.storage import Storage
+from wistia_analytics.sandbox import SandboxConfig, run_sandbox
+from wistia_analytics.wistia.client import WistiaClient
+from wistia_analytics.wistia.errors import FatalConfigError
+
+D0 = date(2026, 1, 1)
+
+
+def day(n: int) -> date:
+    return D0 + timedelta(days=n)
+
+
+def test_prefix_follows_out_of_order_days_and_keeps_only_those_ahead() -> None:
+    prefix = _DonePrefix(D0)
+    assert prefix.finish(day(2)) is None and prefix.finish(day(1)) is None
+    assert prefix.ahead == {day(1), day(2)}
+    assert prefix.finish(day(0)) == day(2)  # the gap closed: three days at once
+    assert prefix.ahead == set()
+    assert prefix.finish(day(3)) == day(3)
+    assert prefix.finish(day(5)) is None and prefix.ahead == {day(5)}
+
+
+def test_prefix_stops_before_a_failed_day_but_earlier_days_still_count() -> None:
+    prefix = _DonePrefix(D0)
+    assert prefix.finish(day(3)) is None
+    prefix.fail(day(2))
+    assert prefix.ahead == set()  # day 3 can never join the prefix: not kept
+    assert prefix.finish(day(4)) is None and prefix.ahead == set()
+    assert prefix.finish(day(1)) is None
+    assert prefix.finish(day(0)) == day(1)  # finished after the failure, still before it
+    prefix.fail(day(7))  # a later failure does not move the stop forward
+    assert prefix.stop == day(2)
+
+
+def test_a_long_window_keeps_state_bounded_by_the_days_in_flight() -> None:
+    """730 days finishing in a shuffled order within a sliding band of 4 (the threads): the set stays small."""
+    prefix = _DonePrefix(D0)
+    order = [n for base in range(0, 732, 4) for n in (base + 3, base + 1, base + 2, base) if n < 730]
+    largest, last = 0, None
+    for n in order:
+        moved = prefix.finish(day(n))
+        last = moved or last
+        largest = max(largest, len(prefix.ahead))
+    assert last == day(729) and prefix.ahead == set()
+    assert largest == 3
+
+
+@pytest.fixture()
+def ingestor(tmp_path: Path) -> Iterator[Ingestor]:
+    with (
+        run_sandbox(SandboxConfig(size="tiny", rate_limit_per_minute=0)) as sb,
+        WistiaClient(sb.base_url, sb.token) as client,
+    ):
+        yield Ingestor(Storage.from_uri(str(tmp_path)), client, IngestOptions(), concurrency=4)
+
+
+def test_parallel_pulls_items_lazily_and_stops_after_a_failure(ingestor: Ingestor) -> None:
+    pulled: list[int] = []
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    def items() -> Iterator[int]:
+        for n in range(10_000):
+            with lock:
+                pulled.append(n)
+            yield n
+
+    def fn(n: int) -> None:
+        if n == 50:
+            raise FatalConfigError("WISTIA_API_TOKEN was refused")
+        with lock:
+            ran.append(n)
+
+    with pytest.raises(FatalConfigError, match="WISTIA_API_TOKEN"):
+        ingestor._parallel(fn, items())
+    assert sorted(ran)[:50] == list(range(50))  # everything before the failure ran
+    assert len(pulled) <= 50 + 1 + ingestor.concurrency  # no more handed out after it
+    assert 50 not in ran
+
+
+def test_parallel_runs_every_item_once(ingestor: Ingestor) -> None:
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def fn(n: int) -> None:
+        with lock:
+            seen.append(n)
+
+    ingestor._parallel(fn, iter(range(1000)))
+    assert sorted(seen) == list(range(1000))
