@@ -239,11 +239,38 @@ def _condition(rule: Rule, u: str) -> str:
     return f"regexp_extract({u}, {_quote(_host_in_re(rule.patterns))}, 1) <> ''"
 
 
+def _gate_class(rule: Rule) -> str:
+    return {"utm_source": "param", "utm_medium": "param", "query_param": "param", "host": "host"}.get(rule.kind, "")
+
+
+def _gate(kind: str, rules: Sequence[Rule], u: str) -> str:
+    """One regular expression that every rule of `rules` implies: when it fails, none of them can match."""
+    if kind == "param":
+        params = [r.kind if r.kind != "query_param" else p for r in rules for p in (r.patterns or ("",))]
+        pattern = "[?&](" + "|".join(dict.fromkeys(p for p in params if p)) + ")="
+    else:
+        pattern = _host_in_re([h for r in rules for h in r.patterns])
+    return f"regexp_extract({u}, {_quote(pattern)}, 0) <> ''"
+
+
+def _case(rules: Sequence[Rule], u: str) -> str:
+    """First match wins. Each run of rules of one class (URL parameters, hosts) sits behind its gate, so a URL
+    with no marketing parameter pays two regular expressions, not twenty (measured: the channel was a third of
+    `silver_events`' CPU); the order of the rules, hence every result, is unchanged."""
+    if not rules:
+        return _quote(DEFAULT_CHANNEL)
+    kind = _gate_class(rules[0])
+    n = next((i for i, r in enumerate(rules) if _gate_class(r) != kind), len(rules))
+    rest = _case(rules[n:], u)
+    whens = " ".join(f"WHEN {_condition(rule, u)} THEN {_quote(rule.channel)}" for rule in rules[:n])
+    if not kind:
+        return f"(CASE {whens} ELSE {rest} END)"
+    return f"(CASE WHEN {_gate(kind, rules[:n], u)} THEN (CASE {whens} ELSE {rest} END) ELSE {rest} END)"
+
+
 def channel_sql(url_expr: str, *, site_hosts: Sequence[str] = ()) -> str:
     """A portable SQL `CASE` expression giving the channel of the URL `url_expr` (lower-cased inside)."""
-    u = f"lower(coalesce({url_expr}, ''))"
-    whens = "\n".join(f"    WHEN {_condition(rule, u)} THEN {_quote(rule.channel)}" for rule in rules_for(site_hosts))
-    return f"(CASE\n{whens}\n    ELSE {_quote(DEFAULT_CHANNEL)}\nEND)"
+    return _case(rules_for(site_hosts), f"lower(coalesce({url_expr}, ''))")
 
 
 # ---- model SQL placeholders

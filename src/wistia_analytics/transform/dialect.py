@@ -1,4 +1,4 @@
-"""DuckDB SQL -> Spark SQL: the one translation step that lets Spark run the same model definitions.
+"""DuckDB SQL -> Spark SQL, and DuckDB's parse-once plan: the steps between a model's SQL and an engine.
 
 Model SQL (``transform/sql/*.sql``), the SQL the runner composes and the check SQL are written once, in
 DuckDB's dialect. Spark runs them through `to_spark`: sqlglot's DuckDB -> Spark transpiler. Constructs that
@@ -10,6 +10,10 @@ would show one). What `to_spark` adds is a gate: it refuses the constructs known
 runs but means something else (`epoch_ms`, `quantile_cont`, `* EXCLUDE`, `list(...)`, `dayofweek`/`dow`,
 `QUALIFY`), so a model using one fails loudly instead of giving other numbers on Spark
 (tests/spark/test_spark_engine.py).
+
+`parse_json_once` is the DuckDB side: DuckDB parses a JSON text again for every `json_extract_string` call, so
+a model reading 20 fields of each Bronze record parsed it 20 times. The rewrite extracts all of a SELECT's
+paths with one call (a list of paths, one parse) and reads the fields from that list; same values, one parse.
 """
 
 from __future__ import annotations
@@ -54,3 +58,49 @@ def to_spark(sql: str) -> str:
     tree = sqlglot.parse_one(sql, read="duckdb")
     refuse_unportable(tree, sql)
     return tree.sql(dialect="spark")
+
+
+FIELDS_COLUMN = "__record_fields"
+
+
+@lru_cache(maxsize=256)
+def parse_json_once(sql: str) -> str:
+    """`sql` with each SELECT's `json_extract_string(record, '<path>')` calls served by one parse of `record`.
+
+    Applies to a SELECT reading one relation (no join) with at least two distinct literal paths on the column
+    `record`; anything else is returned unchanged (same meaning, the old cost).
+    """
+    if "json_extract_string" not in sql:
+        return sql
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    changed = False
+    for select in list(tree.find_all(exp.Select)):
+        source = select.args.get("from_")
+        if source is None or select.args.get("joins") or not isinstance(source.this, exp.Table):
+            continue
+        calls = [
+            node
+            for node in select.find_all(exp.JSONExtractScalar)
+            if node.parent_select is select
+            and isinstance(node.this, exp.Column)
+            and node.this.name == "record"
+            and not node.this.table
+            and isinstance(node.expression, exp.JSONPath)
+        ]
+        paths = list(dict.fromkeys(node.expression.sql(dialect="duckdb") for node in calls))
+        if len(paths) < 2:
+            continue
+        table = source.this
+        alias = table.alias_or_name
+        inner = sqlglot.parse_one(
+            f"SELECT *, json_extract_string(record, [{', '.join(paths)}]) AS {FIELDS_COLUMN} "
+            f"FROM {table.sql(dialect='duckdb')}",
+            read="duckdb",
+        )
+        fields = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        for node in calls:
+            index = paths.index(node.expression.sql(dialect="duckdb")) + 1  # DuckDB lists are 1-based
+            node.replace(sqlglot.parse_one(f"{FIELDS_COLUMN}[{index}]", read="duckdb"))
+        source.set("this", fields)
+        changed = True
+    return tree.sql(dialect="duckdb") if changed else sql

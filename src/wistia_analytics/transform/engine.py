@@ -19,6 +19,11 @@ class Engine(Protocol):
     def materialize(self, name: str, sql: str) -> None:
         """Run `sql` (DuckDB dialect) and keep the result as the relation `name` for this session."""
 
+    def view(self, name: str, sql: str) -> None:
+        """Name `sql` as the relation `name` without computing it (a filter read once or twice: no copy).
+
+        The relations `sql` reads must stay registered while `name` is used."""
+
     def scalar(self, sql: str) -> int:
         """First column of the first row of `sql`, as an int (checks and counts)."""
 

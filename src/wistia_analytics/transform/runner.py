@@ -260,8 +260,9 @@ class TransformRunner:
             self._split_quarantine(model, raw, report)
             self._index_file_dates(raw, self.bronze[stream])
             cols = ", ".join(self._output_columns(raw))
-            self.engine.materialize(model.name, f"SELECT {cols} FROM {raw} WHERE reject_reason IS NULL")
+            self.engine.view(model.name, f"SELECT {cols} FROM {raw} WHERE reject_reason IS NULL")
             self._finish(model, model.name, report, partitions=None)
+            self.engine.drop(raw)  # the largest relation of the run: free it for Gold
             return
         self.engine.register_bronze(stream, self.new[stream])
         self.engine.materialize(raw, sql)  # the new files alone: their dates, keys and bad records
@@ -282,15 +283,19 @@ class TransformRunner:
             touched |= self._dimension_dates(dim)
         self.touched[model.name] = touched
         covering = sorted({f for f, ds in self.state.file_dates.items() if touched & set(ds)} | set(self.new[stream]))
-        self.engine.register_bronze(stream, covering)
-        self.engine.materialize(f"{model.name}__rederived", sql)
+        if set(covering) == set(self.new[stream]):  # the usual day: the new files hold every touched date
+            self.engine.view(f"{model.name}__rederived", f"SELECT * FROM {raw}")
+        else:
+            self.engine.register_bronze(stream, covering)
+            self.engine.materialize(f"{model.name}__rederived", sql)
         cols = ", ".join(self._output_columns(f"{model.name}__rederived"))
-        self.engine.materialize(
+        self.engine.view(
             model.name,
             f"SELECT {cols} FROM {model.name}__rederived WHERE reject_reason IS NULL "
             f"AND event_date IN ({_dates_sql(touched)})",
         )
         self._finish(model, model.name, report, partitions=touched, previous=current)
+        self.engine.drop(f"{model.name}__rederived")
 
     def _index_file_dates(self, raw: str, files: list[str]) -> None:
         for f in files:
@@ -364,18 +369,22 @@ class TransformRunner:
         report.rows = self.engine.scalar(f"SELECT count(*) FROM {relation}")
         checks = list(model.checks)
         results = run_checks(self.engine, relation, checks)
-        # Key checks on the whole candidate version (new rows plus the untouched partitions kept).
-        candidate = relation
+        results += run_checks(self.engine, relation, key_checks(model.key, model.nullable_key))
+        total_rows = report.rows
         if partitions is not None and previous is not None:
+            # The candidate version is these rows plus the untouched partitions kept. The kept rows passed the
+            # checks when they were published; what is left is a key of the new rows also in a kept partition.
             kept = [f for d, fs in previous.files.items() if d not in partitions for f in fs]
-            self.engine.register_parquet(f"{model.name}__kept", kept, previous.columns)
-            cols = ", ".join(c for c, _ in self.engine.columns(relation))
-            self.engine.materialize(
-                f"{model.name}__candidate",
-                f"SELECT {cols} FROM {relation} UNION ALL SELECT {cols} FROM {model.name}__kept",
-            )
-            candidate = f"{model.name}__candidate"
-        results += run_checks(self.engine, candidate, key_checks(model.key, model.nullable_key))
+            kept_rel = f"{model.name}__kept"
+            self.engine.register_parquet(kept_rel, kept, previous.columns)
+            total_rows += self.engine.scalar(f"SELECT count(*) FROM {kept_rel}")
+            if model.partition_by not in model.key:
+                unique = next(r for r in results if r.name.startswith("key unique"))
+                on = " AND ".join(f"k.{c} = n.{c}" for c in model.key)
+                unique.violations += self.engine.scalar(
+                    f"SELECT count(*) FROM {kept_rel} k JOIN (SELECT DISTINCT {', '.join(model.key)} "
+                    f"FROM {relation}) n ON {on}"
+                )
         # Some input passed validation iff the model's build table has a good row (no second read of Bronze).
         valid_inputs = (
             self.engine.scalar(
@@ -385,8 +394,7 @@ class TransformRunner:
             else 0
         )
         if valid_inputs > 0:  # some input passed validation, so an empty table would be a bug
-            total = self.engine.scalar(f"SELECT count(*) FROM {candidate}")
-            results.append(CheckResult(f"non-empty (since {model.nonempty_if} has valid rows)", int(total == 0)))
+            results.append(CheckResult(f"non-empty (since {model.nonempty_if} has valid rows)", int(total_rows == 0)))
         report.checks = results
         failed = [r for r in results if not r.passed and r.blocking]
         if failed:
@@ -399,7 +407,6 @@ class TransformRunner:
             files = {d: fs for d, fs in previous.files.items() if d not in partitions} | written
         report.partitions_written = len(written)
         columns = self.engine.columns(relation)
-        total_rows = self.engine.scalar(f"SELECT count(*) FROM {candidate}")
         manifest = Manifest(
             table=model.name,
             version=version,

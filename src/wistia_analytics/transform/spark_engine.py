@@ -357,6 +357,10 @@ class SparkEngine:
         self._register(name, frame, persisted=True)
         self._counts[name] = count
 
+    def view(self, name: str, sql: str) -> None:
+        # The DataFrame's plan is bound now, so re-registering an input later does not change this relation.
+        self._register(name, self.spark.sql(to_spark(sql)), persisted=False)
+
     def scalar(self, sql: str) -> int:
         counted = _COUNT_OF.match(sql)
         if counted and counted.group(1) in self._counts:  # the runner counts its relations often: one job saved

@@ -32,16 +32,16 @@ WITH parsed AS (
         source_file,
         run_id,
         ingested_at,
+        json_extract_string(record, '$.__defects__') AS defects,
         record
     FROM bronze_events
 ),
 
-checked AS (
+validated AS (
     SELECT
         *,
         CASE
-            WHEN json_extract_string(record, '$.__defects__') IS NOT NULL
-                THEN 'malformed JSON: ' || json_extract_string(record, '$.__defects__')
+            WHEN defects IS NOT NULL THEN 'malformed JSON: ' || defects
             WHEN length(record) > 65536 THEN 'record longer than 65536 characters'
             WHEN event_key IS NULL THEN 'missing event_key'
             WHEN media_id IS NULL THEN 'missing media_id'
@@ -55,12 +55,42 @@ checked AS (
     FROM parsed
 ),
 
+-- Only what the output needs goes on: the record text only for rejected rows (the quarantine keeps it) and
+-- its md5 as the last tie-break, so the dedup window does not carry every record.
+checked AS (
+    SELECT
+        event_key,
+        received_at,
+        media_id,
+        media_name,
+        visitor_key,
+        percent_viewed,
+        embed_url,
+        country,
+        region,
+        city,
+        lat_approx,
+        lon_approx,
+        email,
+        conversion_type,
+        browser,
+        platform,
+        is_mobile,
+        source_file,
+        run_id,
+        ingested_at,
+        reject_reason,
+        md5(record) AS record_md5,
+        CASE WHEN reject_reason IS NOT NULL THEN record END AS record
+    FROM validated
+),
+
 ranked AS (
     SELECT
         *,
         ROW_NUMBER() OVER (
             PARTITION BY event_key, reject_reason IS NULL
-            ORDER BY ingested_at DESC, source_file DESC, md5(record) DESC
+            ORDER BY ingested_at DESC, source_file DESC, record_md5 DESC
         ) AS rn
     FROM checked
 )
