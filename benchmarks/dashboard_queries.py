@@ -275,6 +275,10 @@ def child_renders(lake: str) -> list[dict[str, Any]]:
         ("top media: 50 rows", lambda: at.selectbox(key="rows_media").set_value(50)),
         ("preset 365 days again", lambda: at.button_group(key="range").set_value("365d")),
         ("custom range (last 200 days)", lambda: _custom(at, 200)),
+        ("all time, 1 project", lambda: _all_time(at, "project", [project])),
+        ("all time, 1 media", lambda: _only(at, "media", medias[:1])),
+        ("all time, 2 medias", lambda: at.multiselect(key="media").set_value(medias)),
+        ("all time, channel facebook", lambda: _only_channel(at, "facebook")),
         ("same view again (cached)", lambda: None),
     ]
     out = []
@@ -307,9 +311,20 @@ def _custom(at: Any, days: int = 14) -> None:
 
 
 def _only(at: Any, key: str, values: list[str]) -> None:
-    """Clear the media selection and select `values` in the multiselect `key`."""
-    at.multiselect(key="media").set_value([])
+    """Clear the media and project selections and select `values` in the multiselect `key`."""
+    _clear(at, "media", "project")
     at.multiselect(key=key).set_value(values)
+
+
+def _all_time(at: Any, key: str, values: list[str]) -> None:
+    """Preset all time, with only `values` selected in the multiselect `key`."""
+    at.button_group(key="range").set_value("all")
+    _only(at, key, values)
+
+
+def _only_channel(at: Any, channel: str) -> None:
+    _clear(at, "media", "project")
+    at.multiselect(key="channel").set_value([channel])
 
 
 def _clear(at: Any, *keys: str) -> None:

@@ -1,15 +1,17 @@
-"""The in-memory copy's precomputed preset ranges give the same answers as the Parquet files.
+"""The in-memory `VisitorIndex` gives the same answers as the Parquet files, for presets and any other range.
 
 A tiny sandbox account with 100 days of history, ingested over real HTTP and transformed: long enough for the
-presets 7, 30 and 90 days and all time to be four different ranges (365 days is all time here). Every query
-that can use the precomputed totals (top visitors, unique visitors) is compared, for every preset, option and
-scope, between a handle reading Parquet and one reading the in-memory copy.
+presets 7, 30 and 90 days and all time to be four different ranges (365 days is all time here). Every visitor
+query (top visitors, unique visitors) is compared between a handle reading Parquet and one reading the in-memory
+copy: for every preset, custom ranges (ending before the last day, reaching past Gold's days), every scope
+(one media, two, a project), every ranking option, and both ways the index reads tie-break sums (from the
+candidates' own rows, or from the whole range's sums).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import astuple, replace
+from dataclasses import astuple, is_dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -80,54 +82,139 @@ def presets(gold: q.Gold) -> dict[str, q.Filters]:
     return out
 
 
-def test_the_copy_precomputes_every_preset_range(handles: tuple[q.Gold, q.Gold]) -> None:
-    _, memory = handles
-    hot, last = memory.hot, memory.last_day
-    assert (memory.last_day - memory.first_day).days + 1 == HISTORY_DAYS
-    # 365 days starts before the first day: the same rows as all time, one window for both
-    assert sorted(hot.windows) == [
-        memory.first_day,
-        last - timedelta(days=89),
-        last - timedelta(days=29),
-        last - timedelta(days=6),
-    ]
-    for name, f in presets(memory).items():
-        assert hot.window(f) is not None, name
-        assert hot.clip(f.start, f.end) in hot.unique_counts
-    assert hot.window(q.Filters(last - timedelta(days=13), last)) is None  # a custom range: from the rows
-    assert (
-        hot.window(q.Filters(last - timedelta(days=7), last - timedelta(days=1))) is None
-    )  # not ending on the last day
-    counted = memory.con.execute("SELECT window_id, count(*) FROM hot.visitor_totals GROUP BY ALL").fetchall()
-    assert len(counted) == 4 and all(n > 0 for _, n in counted)
+def ranges(gold: q.Gold) -> dict[str, q.Filters]:
+    """The presets plus ranges that are not presets (the index sums those on request)."""
+    last, first = gold.last_day, gold.first_day
+    return {
+        **presets(gold),
+        "custom 14d": q.Filters(last - timedelta(days=13), last),
+        "custom 40d, ends 9 days before": q.Filters(last - timedelta(days=48), last - timedelta(days=9)),
+        "custom 1 day": q.Filters(last - timedelta(days=50), last - timedelta(days=50)),
+        "custom past both ends": q.Filters(first - timedelta(days=20), last + timedelta(days=5)),
+        "custom before Gold": q.Filters(first - timedelta(days=30), first - timedelta(days=1)),
+    }
+
+
+def scopes(gold: q.Gold) -> dict[str, dict[str, tuple[str, ...]]]:
+    medias = [m.media_id for m in gold.medias]
+    project = gold.projects[0][0]
+    return {
+        "every media": {},
+        "one media": {"media_ids": (medias[0],)},
+        "two medias": {"media_ids": (medias[1], medias[-1])},
+        "a project": {"project_ids": (project,)},
+    }
+
+
+def test_the_index_numbers_visitors_in_key_order_and_keeps_the_long_presets(handles: tuple[q.Gold, q.Gold]) -> None:
+    parquet, memory = handles
+    index = memory.hot.visitors
+    assert index is not None and memory.hot.ready.is_set()
+    keys = [k for (k,) in parquet.con.execute("SELECT DISTINCT visitor_key FROM gold.visitor_media_daily").fetchall()]
+    assert index.keys.to_pylist() == sorted(keys)  # vid = rank of the key: ties break as on Parquet
+    assert memory.hot.max_vid == len(keys) > 100
+    rows = parquet.con.execute("SELECT count(*) FROM gold.visitor_media_daily").fetchone()
+    assert rows is not None and len(index.vid) == rows[0]
+    assert all(index.day[:-1] <= index.day[1:])  # sorted by day: a range is one slice
+    # every preset ranked once by each RankBy; 365 days and all time are the same rows here: one ranking for both
+    assert len(index._rankings) == 4 * len(q.RANKINGS)
 
 
 @pytest.mark.parametrize("rank_by", q.RANKINGS)
-def test_top_visitors_of_presets_equal_the_rows(handles: tuple[q.Gold, q.Gold], rank_by: q.RankBy) -> None:
+def test_top_visitors_equal_the_rows(
+    handles: tuple[q.Gold, q.Gold], rank_by: q.RankBy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     parquet, memory = handles
     checked = 0
-    for name, f in presets(memory).items():
-        for min_plays in (1, 2):
-            for identified_only in (False, True):
-                options = {"rank_by": rank_by, "limit": 10, "min_plays": min_plays, "identified_only": identified_only}
-                expected = q.top_visitors(parquet, f, **options)  # type: ignore[arg-type]
-                got = q.top_visitors(memory, f, **options)  # type: ignore[arg-type]
-                # the same visitors in the same order; sums of floats in another order agree within 1e-9
-                assert [astuple(r) for r in got.rows] == approx([astuple(r) for r in expected.rows]), (name, options)
-                checked += len(expected.rows)
-    assert checked > 50  # the comparisons are not of empty tables
+    for from_rows in (True, False):  # tie-break sums from the candidates' rows, or from the whole range
+        monkeypatch.setattr(q, "CANDIDATES_FROM_ROWS", 1_000_000 if from_rows else 0)
+        for name, f in ranges(memory).items():
+            for scope_name, scope in scopes(memory).items():
+                for min_plays, identified_only, limit in (
+                    (1, False, 10),
+                    (2, False, 10),
+                    (1, True, 10),
+                    (1, False, 300),
+                ):
+                    options = {
+                        "rank_by": rank_by,
+                        "limit": limit,
+                        "min_plays": min_plays,
+                        "identified_only": identified_only,
+                    }
+                    scoped = replace(f, **scope)
+                    expected = q.top_visitors(parquet, scoped, **options)  # type: ignore[arg-type]
+                    got = q.top_visitors(memory, scoped, **options)  # type: ignore[arg-type]
+                    # the same visitors in the same order; sums of floats in another order agree within 1e-9
+                    assert [astuple(r) for r in got.rows] == approx([astuple(r) for r in expected.rows]), (
+                        name,
+                        scope_name,
+                        options,
+                    )
+                    checked += len(expected.rows)
+    assert checked > 5_000  # the comparisons are not of empty tables
 
 
-def test_unique_visitors_of_presets_equal_the_rows(handles: tuple[q.Gold, q.Gold]) -> None:
+def test_unique_visitors_equal_the_rows(handles: tuple[q.Gold, q.Gold]) -> None:
     parquet, memory = handles
-    media = memory.medias[0].media_id
-    for name, f in presets(memory).items():
-        for scoped in (f, replace(f, media_ids=(media,))):
+    for name, f in ranges(memory).items():
+        for scope_name, scope in scopes(memory).items():
+            scoped = replace(f, **scope)
             expected, got = q.kpis(parquet, scoped), q.kpis(memory, scoped)
             assert (got.unique_visitors.value, got.unique_visitors.previous) == (
                 expected.unique_visitors.value,
                 expected.unique_visitors.previous,
-            ), name
-        assert (q.kpis(memory, f).unique_visitors.value or 0) > 0
+            ), (name, scope_name)
+        if not name.endswith("before Gold"):
+            assert (q.kpis(memory, f).unique_visitors.value or 0) > 0
     week = presets(memory)["7d"]
     assert q.kpis(memory, week).unique_visitors.previous == q.kpis(parquet, week.previous()).unique_visitors.value
+
+
+def test_unique_visitors_of_every_range_count_first_rows_exactly(handles: tuple[q.Gold, q.Gold]) -> None:
+    """Over every media the index counts each visitor's first row in the range: checked against sets of keys
+    for ranges starting and ending on every fifth day."""
+    parquet, memory = handles
+    index = memory.hot.visitors
+    assert index is not None
+    seen: dict[date, set[str]] = {}
+    for day, key in parquet.con.execute("SELECT activity_date, visitor_key FROM gold.visitor_media_daily").fetchall():
+        seen.setdefault(day, set()).add(key)
+    days = [memory.first_day + timedelta(days=i) for i in range(0, HISTORY_DAYS, 5)]
+    for start in days:
+        for end in (d for d in days if d >= start):
+            expected = set().union(*(keys for day, keys in seen.items() if start <= day <= end))
+            assert index.unique_visitors(start, end, None) == len(expected), (start, end)
+
+
+def plain(result: object) -> object:
+    """A query result as nested tuples (what `approx` compares)."""
+    if is_dataclass(result) and not isinstance(result, type):
+        return astuple(result)
+    if isinstance(result, tuple):
+        return tuple(plain(r) for r in result)
+    return result
+
+
+def test_every_other_figure_equals_the_parquet_answer(handles: tuple[q.Gold, q.Gold]) -> None:
+    """KPIs, trend, top media and channels read the in-memory tables (the channel rollup over every media, the
+    channel table sorted by channel): the same figures as from Parquet, with and without a channel filter."""
+    parquet, memory = handles
+    channel = memory.channels[0]
+    compared = 0
+    for name, f in ranges(memory).items():
+        for scope_name, scope in scopes(memory).items():
+            for channels in ((), (channel,)):
+                scoped = replace(f, channels=channels, **scope)
+                for function in (
+                    q.kpis,
+                    q.by_channel,
+                    q.top_media,
+                    lambda g, f: q.trend(g, f, "week", "engagement", top=3),
+                    lambda g, f: q.trend(g, f, "day", "plays", top=3),
+                ):
+                    expected, got = function(parquet, scoped), function(memory, scoped)
+                    # sums of floats in another order agree within 1e-9
+                    assert plain(got) == approx(plain(expected)), (name, scope_name, channels)
+                    compared += 1
+    assert compared == len(ranges(memory)) * len(scopes(memory)) * 2 * 5

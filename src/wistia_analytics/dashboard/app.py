@@ -71,6 +71,11 @@ URL_CHOICES: dict[str, tuple[tuple[object, ...], object]] = {
     "rank_visitors": (q.RANKINGS, "engagement"),
     "rows_visitors": (ROW_CHOICES, TOP_ROWS),
 }
+# The single-choice controls keep their value in `VIEW_KEY` (plain session state, never dropped by Streamlit) and
+# get it back as their `default`/`index` on every run (`choice_control`): a widget whose state was lost (a rerun
+# cut short by the next click, a remount in a cold browser) then shows the view's value, not its first option
+# (a Rows selectbox) or nothing (a segmented control).
+VIEW_KEY = "_view"
 URL_FLAGS = ("others", "identified_only")  # toggles: `1` when on
 URL_LISTS = ("project", "media", "channel")  # multiselects: the parameter repeated
 MIN_PLAYS_MAX = 1_000_000
@@ -216,21 +221,18 @@ def _min_plays(value: str | None) -> int:
 def load_url_state(gold: q.Gold) -> None:
     """Once per session: every widget starts from the URL's query parameters (unknown values are ignored).
 
-    The widgets take their initial values from here only (none passes its own default), so an opened URL shows
-    exactly the view that wrote it.
+    The widgets take their initial values from here only, so an opened URL shows exactly the view that wrote
+    it: through their keys, except the single-choice controls, which take theirs as `default`/`index` from
+    `VIEW_KEY` (`choice_control`).
     """
     if st.session_state.get("_url_loaded"):
-        # Streamlit forgets the state of a widget a run did not reach (a rerun cut short by the next click);
-        # re-seed the default so the widget does not fall back to its first option.
-        for key, (_, default) in URL_CHOICES.items():
-            st.session_state.setdefault(key, default)
         return
     st.session_state["_url_loaded"] = True
     ss, params = st.session_state, st.query_params
-    for key, (options, default) in URL_CHOICES.items():
-        ss[key] = _choice(params.get(key), options, default)
+    view = {key: _choice(params.get(key), options, default) for key, (options, default) in URL_CHOICES.items()}
+    ss[VIEW_KEY] = view
     start, end = preset_range(DEFAULT_PRESET, gold)
-    if ss["range"] == "custom":
+    if view["range"] == "custom":
         start = _clamp(_parse_day(params.get("start")) or start, gold)
         end = _clamp(_parse_day(params.get("end")) or end, gold)
         start, end = min(start, end), max(start, end)
@@ -249,15 +251,16 @@ def load_url_state(gold: q.Gold) -> None:
 def url_state(curve: str | None) -> dict[str, list[str]]:
     """The current view as query parameters (defaults left out, except `range`)."""
     ss = st.session_state
-    wanted: dict[str, list[str]] = {"range": [str(ss.get("range", DEFAULT_PRESET))]}
-    if ss.get("range") == "custom":
+    view = ss.get(VIEW_KEY) or {}
+    wanted: dict[str, list[str]] = {"range": [str(view.get("range", DEFAULT_PRESET))]}
+    if view.get("range") == "custom":
         start, end = ss["_range"]
         wanted["start"], wanted["end"] = [start.isoformat()], [end.isoformat()]
     for key in URL_LISTS:
         if ss.get(key):
             wanted[key] = [str(v) for v in ss[key]]
     for key, (_, default) in URL_CHOICES.items():
-        value = ss.get(key, default)
+        value = view.get(key, default)
         if key != "range" and value != default:
             wanted[key] = [str(value)]
     for key in URL_FLAGS:
@@ -276,6 +279,30 @@ def save_url_state(curve: str | None) -> None:
     current = {key: st.query_params.get_all(key) for key in st.query_params}
     if current != wanted:
         st.query_params.from_dict(wanted)
+
+
+def choice_control(key: str, widget: Callable[[Any], Any]) -> Any:
+    """A single-choice control of `URL_CHOICES`: `widget(current)` draws it with the view's value as its
+    `default`/`index`; the value it returns becomes the view's (an empty or unknown one keeps the view's)."""
+    view: dict[str, object] = st.session_state.setdefault(VIEW_KEY, {})
+    options, default = URL_CHOICES[key]
+    current = view.get(key, default)
+    if current not in options:
+        current = default
+    value = widget(current)
+    if value not in options:
+        value = current
+    view[key] = value
+    return value
+
+
+def rows_control(container: Any, key: str) -> int:
+    """A Rows selectbox (`choice_control`)."""
+    return int(
+        choice_control(
+            key, lambda current: container.selectbox("Rows", ROW_CHOICES, index=ROW_CHOICES.index(current), key=key)
+        )
+    )
 
 
 def _on_range_change(gold: q.Gold) -> None:
@@ -312,15 +339,19 @@ def sidebar_filters(gold: q.Gold) -> q.Filters:
     _keep_known(gold)
     sb = st.sidebar
     sb.header("Filters")
-    preset = sb.segmented_control(
-        "Date range",
-        list(PRESETS),
-        format_func=PRESETS.__getitem__,
-        key="range",
-        required=True,
-        on_change=_on_range_change,
-        args=(gold,),
-        help=f"Presets end on the last day with data ({gold.last_day:%Y-%m-%d}, UTC days).",
+    preset = choice_control(
+        "range",
+        lambda current: sb.segmented_control(
+            "Date range",
+            list(PRESETS),
+            format_func=PRESETS.__getitem__,
+            key="range",
+            default=current,
+            required=True,
+            on_change=_on_range_change,
+            args=(gold,),
+            help=f"Presets end on the last day with data ({gold.last_day:%Y-%m-%d}, UTC days).",
+        ),
     )
     if preset == "custom":
         picked = sb.date_input(
@@ -465,19 +496,27 @@ def kpi_cards(k: q.Kpis) -> None:
 def trend_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
     st.subheader("Engagement trend by media")
     left, right, last = st.columns([2, 4, 2], vertical_alignment="bottom")
-    granularity = left.segmented_control(
-        "Granularity",
-        list(GRANULARITY_LABELS),
-        format_func=GRANULARITY_LABELS.__getitem__,
-        key="gran",
-        required=True,
+    granularity = choice_control(
+        "gran",
+        lambda current: left.segmented_control(
+            "Granularity",
+            list(GRANULARITY_LABELS),
+            format_func=GRANULARITY_LABELS.__getitem__,
+            key="gran",
+            default=current,
+            required=True,
+        ),
     )
-    metric = right.segmented_control(
-        "Metric",
-        list(METRIC_LABELS),
-        format_func=METRIC_LABELS.__getitem__,
-        key="metric",
-        required=True,
+    metric = choice_control(
+        "metric",
+        lambda current: right.segmented_control(
+            "Metric",
+            list(METRIC_LABELS),
+            format_func=METRIC_LABELS.__getitem__,
+            key="metric",
+            default=current,
+            required=True,
+        ),
     )
     others = last.toggle(
         f"Show '{q.OTHER_SERIES}'",
@@ -662,13 +701,19 @@ def _pct(value: float | None) -> float | None:
 def top_media_section(lake_uri: str, versions: Versions, f: q.Filters) -> str | None:
     st.subheader("Top media")
     left, right = st.columns([4, 1], vertical_alignment="bottom")
-    rank_by = left.segmented_control(
-        "Rank by", list(RANK_LABELS), format_func=RANK_LABELS.__getitem__, key="rank_media", required=True
+    rank_by = choice_control(
+        "rank_media",
+        lambda current: left.segmented_control(
+            "Rank by",
+            list(RANK_LABELS),
+            format_func=RANK_LABELS.__getitem__,
+            key="rank_media",
+            default=current,
+            required=True,
+        ),
     )
-    limit = right.selectbox("Rows", ROW_CHOICES, key="rows_media")
-    top = _timed(
-        "top_media", lambda: cached_top_media(lake_uri, versions, f, rank_by or "engagement", limit or TOP_ROWS)
-    )
+    limit = rows_control(right, "rows_media")
+    top = _timed("top_media", lambda: cached_top_media(lake_uri, versions, f, rank_by or "engagement", limit))
     if not top.rows:
         st.info("No media with activity in this range and selection.")
         return None
@@ -719,19 +764,25 @@ def top_media_section(lake_uri: str, versions: Versions, f: q.Filters) -> str | 
 def top_visitors_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
     st.subheader("Top visitors")
     left, middle, right, last = st.columns([2.6, 1, 1.4, 1], vertical_alignment="bottom")
-    rank_by = left.segmented_control(
-        "Rank by", list(RANK_LABELS), format_func=RANK_LABELS.__getitem__, key="rank_visitors", required=True
+    rank_by = choice_control(
+        "rank_visitors",
+        lambda current: left.segmented_control(
+            "Rank by",
+            list(RANK_LABELS),
+            format_func=RANK_LABELS.__getitem__,
+            key="rank_visitors",
+            default=current,
+            required=True,
+        ),
     )
     min_plays = int(
         middle.number_input("Minimum plays", min_value=1, max_value=MIN_PLAYS_MAX, step=1, key="min_plays") or 1
     )
     identified = right.toggle("Identified only", key="identified_only", help="Visitors Wistia knows by name or email.")
-    limit = last.selectbox("Rows", ROW_CHOICES, key="rows_visitors")
+    limit = rows_control(last, "rows_visitors")
     top = _timed(
         "top_visitors",
-        lambda: cached_top_visitors(
-            lake_uri, versions, f, rank_by or "engagement", limit or TOP_ROWS, min_plays, identified
-        ),
+        lambda: cached_top_visitors(lake_uri, versions, f, rank_by or "engagement", limit, min_plays, identified),
     )
     if top.unavailable:
         st.info(top.unavailable)

@@ -11,8 +11,9 @@ the SQL text is assembled only from the fixed fragments below. Only aggregated r
 
 Speed: a query reads only the Parquet files of the days in its range (the manifests name them per day), and
 once per Gold version an in-memory copy of the four date-partitioned tables is built in the background
-(`HotCopy`, by SQL inside DuckDB); from then on queries read the copy. Same rows, same answers. The
-connection is shared across the dashboard's sessions: each query runs on its own cursor.
+(`HotCopy`: three small tables in DuckDB, the visitor rows as a NumPy `VisitorIndex`); from then on queries
+read the copy. Same rows, same answers. The connection is shared across the dashboard's sessions: each query
+runs on its own cursor.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.pipeline.status import lake_status
 from wistia_analytics.query.catalog import open_catalog, read_root
-from wistia_analytics.transform.tables import TableStore
+from wistia_analytics.transform.tables import Manifest, TableStore
 
 Granularity = Literal["day", "week", "month"]
 TrendMetric = Literal["plays", "play_rate", "watch_time", "engagement"]
@@ -57,10 +60,11 @@ DATE_PARTITIONED = ("gold_media_daily", "gold_visitor_media_daily", "gold_media_
 OTHER_SERIES = "Other medias"
 # Above this many visitor rows the in-memory copy is not built (~90 bytes a row) and queries read Parquet only.
 HOT_MAX_VISITOR_ROWS = 40_000_000
-# The page's date presets (days; None = all time), all ending on Gold's last day. The in-memory copy precomputes
-# per-visitor totals and unique-visitor counts for them: over a long range these are the two costly queries
-# (millions of visitors to group), and presets are what readers use most.
+# The page's date presets (days; None = all time), all ending on Gold's last day.
 PRESET_DAYS: tuple[int | None, ...] = (7, 30, 90, 365, None)
+MEMO_SUMS = 6  # per-visitor sums kept from recent queries (2-3 per range and scope: re-ranking re-reads nothing)
+# Up to this many candidate visitors, the sums a ranking needs only for tie-breaks are read from their own rows.
+CANDIDATES_FROM_ROWS = 50_000
 
 # Why a figure is missing under a channel filter (docs/metrics.md, "Where a filter cannot apply").
 NO_LOADS_PER_CHANNEL = (
@@ -164,25 +168,18 @@ class Gold:
 
 
 class HotCopy:
-    """In-memory copies of the date-partitioned Gold tables, built once per Gold version (in DuckDB, by SQL).
+    """In-memory copies of the date-partitioned Gold tables, built once per Gold version.
 
-    Reading hundreds of daily Parquet files costs a few hundred milliseconds per query, and the visitor table's
-    long string keys make distinct counts slow. The copy holds the same rows sorted by day (so a range reads
-    only its blocks) and replaces `visitor_key` by a dense integer `vid` (numbered in key order, so every
-    ranking and tie-break is the same as on Parquet); unique visitors are then counted exactly with a bitmap
-    (`bitstring_agg`). For every preset range (`PRESET_DAYS`) it also holds each visitor's totals
-    (`hot.visitor_totals`, one block of rows per preset: top visitors become a scan of one small table) and the
-    unique-visitor counts of the range and of its previous period. Until it is ready (or when it is off),
-    queries read the Parquet files: the results are identical either way.
+    Reading hundreds of daily Parquet files costs a few hundred milliseconds per query. The three small tables
+    are copied into DuckDB sorted by day (a range reads only its blocks); the visitor rows, whose long string
+    keys make every grouping and distinct count slow, become a `VisitorIndex` (NumPy columns, visitors numbered
+    in key order). Until it is ready (or when it is off), queries read the Parquet files: the answers are the
+    same either way.
     """
 
     def __init__(self) -> None:
         self.ready = threading.Event()
-        self.max_vid = 0
-        self.first_day: date | None = None
-        self.last_day: date | None = None
-        self.windows: dict[date, int] = {}  # start of a preset range (clipped to Gold's days) -> its window id
-        self.unique_counts: dict[tuple[date, date], int] = {}  # (start, end), clipped -> exact unique visitors
+        self.visitors: VisitorIndex | None = None
         self.seconds: float | None = None
         self.error: str | None = None
         self.skipped: str | None = None
@@ -190,6 +187,11 @@ class HotCopy:
         self._stopping = threading.Event()
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
+
+    @property
+    def max_vid(self) -> int:
+        """How many visitors the copy numbered (0 before it is ready)."""
+        return self.visitors.visitor_count if self.visitors is not None else 0
 
     def build(self, con: duckdb.DuckDBPyConnection) -> None:
         started = time.perf_counter()
@@ -201,29 +203,28 @@ class HotCopy:
                 for name, order in (
                     ("account_daily", "activity_date"),
                     ("media_daily", "activity_date, media_id"),
-                    ("media_channel_daily", "activity_date, media_id, channel"),
+                    # by channel first: a channel filter reads only that channel's blocks
+                    ("media_channel_daily", "channel, activity_date, media_id"),
                 )
             ),
-            "CREATE OR REPLACE TABLE hot.visitors AS "  # stored by vid: a lookup of a few ids reads few blocks
-            "SELECT CAST(row_number() OVER (ORDER BY visitor_key) AS UINTEGER) AS vid, visitor_key "
-            "FROM (SELECT DISTINCT visitor_key FROM gold.visitor_media_daily) ORDER BY vid",
-            """
-            CREATE OR REPLACE TABLE hot.visitor_media_daily AS
-            SELECT v.activity_date, v.media_id, k.vid, v.visitor_name, v.visitor_email, v.is_identified,
-                v.plays, v.watch_time_seconds, v.percent_viewed_sum
-            FROM gold.visitor_media_daily AS v
-            JOIN hot.visitors AS k ON k.visitor_key = v.visitor_key
-            ORDER BY v.activity_date
-            """,
+            # every media's channels summed per day: the per-channel figures without a media scope read ~10 rows
+            # a day instead of ~10 per media and day
+            "CREATE OR REPLACE TABLE hot.channel_daily AS SELECT activity_date, channel, sum(plays) AS plays, "
+            "sum(watch_time_seconds) AS watch_time_seconds, sum(percent_viewed_sum) AS percent_viewed_sum "
+            "FROM gold.media_channel_daily GROUP BY ALL ORDER BY activity_date, channel",
         ]
         try:
             for statement in statements:
                 if self._stopping.is_set():
                     return
                 cur.execute(statement)
-            row = cur.execute("SELECT coalesce(max(vid), 0) FROM hot.visitors").fetchone()
-            self.max_vid = int(row[0]) if row else 0
-            self._precompute_presets(cur)
+            visitors = VisitorIndex.build(cur, self._stopping)
+            if visitors is None:
+                return
+            last = cur.execute("SELECT max(activity_date) FROM hot.account_daily").fetchone()
+            if last and last[0] is not None:
+                visitors.pin_presets(last[0])
+            self.visitors = visitors
             self.seconds = time.perf_counter() - started
             if not self._stopping.is_set():
                 self.ready.set()
@@ -235,62 +236,6 @@ class HotCopy:
         finally:
             self._cursor = None
             cur.close()
-
-    def clip(self, start: date, end: date) -> tuple[date, date] | None:
-        """[start, end] within Gold's days (the same rows), or None when no day of Gold is in it."""
-        if self.first_day is None or self.last_day is None:
-            return None
-        start, end = max(start, self.first_day), min(end, self.last_day)
-        return (start, end) if start <= end else None
-
-    def window(self, f: Filters) -> int | None:
-        """The precomputed preset range that holds exactly the rows of `f`'s range, if any."""
-        clipped = self.clip(f.start, f.end)
-        if clipped is None or clipped[1] != self.last_day:
-            return None
-        return self.windows.get(clipped[0])
-
-    def _precompute_presets(self, cur: duckdb.DuckDBPyConnection) -> None:
-        """Per-visitor totals of every preset range, and unique visitors of each and of its previous period."""
-        bounds = cur.execute("SELECT min(activity_date), max(activity_date) FROM hot.account_daily").fetchone()
-        if bounds is None or bounds[0] is None:
-            return
-        self.first_day, self.last_day = bounds
-        ranges: set[tuple[date, date]] = set()
-        for days in PRESET_DAYS:
-            first = self.first_day if days is None else self.last_day - timedelta(days=days - 1)
-            f = Filters(first, self.last_day)
-            for clipped in (self.clip(f.start, f.end), self.clip(f.previous().start, f.previous().end)):
-                if clipped is not None:
-                    ranges.add(clipped)
-            self.windows.setdefault(max(first, self.first_day), len(self.windows))
-        # sums only: identity and media counts are looked up for the ranked few (a distinct count of medias per
-        # visitor would triple the build time)
-        cur.execute(
-            "CREATE OR REPLACE TABLE hot.visitor_totals "
-            "(window_id INTEGER, vid UINTEGER, plays HUGEINT, watch DOUBLE, pvs DOUBLE, identified BOOLEAN)"
-        )
-        for start, window_id in sorted(self.windows.items(), key=lambda w: w[1]):  # one block of rows per window
-            if self._stopping.is_set():
-                return
-            cur.execute(
-                """
-                INSERT INTO hot.visitor_totals
-                SELECT ?, vid, sum(plays), sum(watch_time_seconds), sum(percent_viewed_sum), bool_or(is_identified)
-                FROM hot.visitor_media_daily
-                WHERE activity_date >= ?
-                GROUP BY vid
-                """,
-                [window_id, start],
-            )
-        ordered = sorted(ranges)
-        counts = ", ".join(
-            "coalesce(bit_count(bitstring_agg(vid, 1, ?) FILTER (WHERE activity_date BETWEEN ? AND ?)), 0)"
-            for _ in ordered
-        )
-        params: list[object] = [value for start, end in ordered for value in (self.max_vid, start, end)]
-        row = cur.execute(f"SELECT {counts} FROM hot.visitor_media_daily", params).fetchone() if self.max_vid else None
-        self.unique_counts = {r: int(row[i]) if row else 0 for i, r in enumerate(ordered)}
 
     def start(self, con: duckdb.DuckDBPyConnection) -> None:
         """Build in a background thread (once: later calls do nothing)."""
@@ -314,6 +259,372 @@ class HotCopy:
             cursor.interrupt()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
+
+
+@dataclass(frozen=True)
+class VisitorTotal:
+    """One visitor's sums over a range and scope, as `top_visitors` ranks them."""
+
+    vid: int
+    plays: int
+    watch: float
+    engagement: float | None
+
+
+class VisitorIndex:
+    """`gold_visitor_media_daily` as NumPy columns: exact per-visitor sums and distinct counts in milliseconds.
+
+    Rows are sorted by day (a range is one slice, `day_starts`); `visitor_key` becomes a dense integer `vid`
+    numbered in key order (rankings and their tie-breaks are unchanged) and `media_id` a small integer. A
+    grouping by visitor is a `bincount` over the slice (recent ones memoised: changing a ranking option re-reads
+    nothing), and every preset range over every media is ranked once (`pin_presets`).
+    Unique visitors over every media need no grouping at all: a row whose visitor was last seen before the
+    range starts (`prev_day`) is that visitor's first row in the range, so counting those rows counts visitors.
+    `by_vid` lists each visitor's rows (by `vid_starts`): the few ranked visitors' details read only their rows;
+    `by_media` each media's rows (by `media_starts`): a media or project filter reads only its medias' rows.
+    """
+
+    def __init__(
+        self,
+        first_day: date,
+        media_ids: tuple[str, ...],
+        keys: pa.Array,
+        columns: dict[str, np.ndarray],
+        names: pa.Array,
+        emails: pa.Array,
+    ) -> None:
+        self.first_day = first_day
+        self.media_ids = media_ids
+        self._media_index = {m: i for i, m in enumerate(media_ids)}
+        self.keys = keys
+        self.visitor_count = len(keys)
+        self.day: np.ndarray = columns["day"]
+        self.vid: np.ndarray = columns["vid"]
+        self.media: np.ndarray = columns["media"]
+        self.plays: np.ndarray = columns["plays"]
+        self.watch: np.ndarray = columns["watch"]
+        self.pvs: np.ndarray = columns["pvs"]
+        self.identified: np.ndarray = columns["identified"]
+        self.prev_day: np.ndarray = columns["prev_day"]
+        self.by_vid: np.ndarray = columns["by_vid"]
+        self.vid_starts: np.ndarray = columns["vid_starts"]
+        self.by_media = np.argsort(self.media, kind="stable").astype(np.int32)  # each media's rows, by day
+        self.media_starts = np.searchsorted(self.media[self.by_media], np.arange(len(media_ids) + 2), side="left")
+        self.names, self.emails = names, emails
+        days = int(self.day[-1]) + 1 if len(self.day) else 0
+        self.day_starts = np.searchsorted(self.day, np.arange(days + 1), side="left")
+        # every row holds at least one play: a visitor is in a range exactly when its plays there are > 0
+        self._plays_mark_presence = bool(len(self.plays) == 0 or self.plays.min() >= 1)
+        self._memo: dict[tuple[int, int, tuple[int, ...] | None, str], np.ndarray] = {}
+        self._rankings: dict[tuple[int, int, RankBy], np.ndarray] = {}  # pinned ranges, every media: vids in order
+        self._memo_lock = threading.Lock()
+
+    @classmethod
+    def build(cls, cur: duckdb.DuckDBPyConnection, stopping: threading.Event) -> VisitorIndex | None:
+        """Read the visitor rows once (visitors and medias numbered by DuckDB), then index them by day."""
+        bounds = cur.execute("SELECT min(activity_date), max(activity_date) FROM gold.visitor_media_daily").fetchone()
+        first_day = bounds[0] if bounds and bounds[0] is not None else date(1970, 1, 1)
+        statements = [
+            "CREATE OR REPLACE TEMP TABLE visitor_ids AS "
+            "SELECT visitor_key, CAST(row_number() OVER (ORDER BY visitor_key) - 1 AS INTEGER) AS vid "
+            "FROM (SELECT DISTINCT visitor_key FROM gold.visitor_media_daily)",
+            "CREATE OR REPLACE TEMP TABLE media_ids AS "
+            "SELECT media_id, CAST(row_number() OVER (ORDER BY media_id) - 1 AS INTEGER) AS midx "
+            "FROM (SELECT DISTINCT media_id FROM gold.visitor_media_daily)",
+        ]
+        for statement in statements:
+            if stopping.is_set():
+                return None
+            cur.execute(statement)
+        keys = _arrow(cur, "SELECT visitor_key FROM visitor_ids ORDER BY vid").column(0).combine_chunks()
+        media_ids = tuple(m for (m,) in cur.execute("SELECT media_id FROM media_ids ORDER BY midx").fetchall())
+        if stopping.is_set():
+            return None
+        rows = _arrow(
+            cur,
+            """
+            SELECT
+                CAST(datediff('day', ?::DATE, v.activity_date) AS SMALLINT) AS day,
+                k.vid, m.midx AS media, CAST(coalesce(v.plays, 0) AS INTEGER) AS plays,
+                CAST(coalesce(v.watch_time_seconds, 0) AS DOUBLE) AS watch,
+                CAST(coalesce(v.percent_viewed_sum, 0) AS DOUBLE) AS pvs,
+                coalesce(v.is_identified, false) AS identified,
+                CASE WHEN v.is_identified THEN v.visitor_name END AS visitor_name,
+                CASE WHEN v.is_identified THEN v.visitor_email END AS visitor_email
+            FROM gold.visitor_media_daily AS v
+            JOIN visitor_ids AS k ON k.visitor_key = v.visitor_key
+            JOIN media_ids AS m ON m.media_id = v.media_id
+            """,
+            [first_day],
+        )
+        cur.execute("DROP TABLE IF EXISTS visitor_ids")
+        cur.execute("DROP TABLE IF EXISTS media_ids")
+        if stopping.is_set():
+            return None
+        fetched = {
+            name: rows.column(name).to_numpy()
+            for name in ("day", "vid", "media", "plays", "watch", "pvs", "identified")
+        }
+        # sorted here, not by DuckDB: a 16-bit day sorts in linear time and no string moves
+        by_day = np.argsort(fetched["day"], kind="stable")
+        by_visitor = by_day[np.argsort(fetched["vid"][by_day], kind="stable")]  # by visitor, then day
+        vid, day = fetched["vid"][by_visitor], fetched["day"][by_visitor]
+        prev_day = np.full(len(day), -1, dtype=np.int16)  # the visitor's previous row's day (-1: none)
+        if len(day):
+            prev_day[1:] = day[:-1]
+            prev_day[np.flatnonzero(vid[1:] != vid[:-1]) + 1] = -1
+        day_row = np.empty(len(by_day), dtype=np.int32)
+        day_row[by_day] = np.arange(len(by_day), dtype=np.int32)  # fetched row -> its row in day order
+        prev_of_fetched = np.empty_like(prev_day)
+        prev_of_fetched[by_visitor] = prev_day
+        columns = {name: values[by_day] for name, values in fetched.items()}
+        columns["prev_day"] = prev_of_fetched[by_day]
+        columns["by_vid"] = day_row[by_visitor]  # the visitor-ordered row i is the day-ordered row by_vid[i]
+        columns["vid_starts"] = np.searchsorted(vid, np.arange(len(keys) + 1), side="left")
+        taken = pa.array(by_day)
+        return cls(
+            first_day,
+            media_ids,
+            keys,
+            columns,
+            rows.column("visitor_name").take(taken).combine_chunks(),  # one chunk: a lookup is an offset
+            rows.column("visitor_email").take(taken).combine_chunks(),
+        )
+
+    # ---- ranges and scopes ----------------------------------------------------------------------------
+
+    def _slice(self, start: date, end: date) -> tuple[int, int, int] | None:
+        """(first day index, first row, row past the end) of the rows in [start, end]; None when none."""
+        days = len(self.day_starts) - 1
+        first = max((start - self.first_day).days, 0)
+        last = min((end - self.first_day).days, days - 1)
+        if first > last:
+            return None
+        return first, int(self.day_starts[first]), int(self.day_starts[last + 1])
+
+    def _media_codes(self, scope: tuple[str, ...] | None) -> tuple[int, ...] | None:
+        if scope is None:
+            return None
+        return tuple(sorted(self._media_index[m] for m in scope if m in self._media_index))
+
+    def _rows(self, lo: int, hi: int, codes: tuple[int, ...] | None) -> slice | np.ndarray:
+        """The rows [lo, hi) in the media scope: a slice for every media, else their indices, read from each
+        media's own rows (`by_media`) when the scope holds a small share of the range, else by a mask."""
+        if codes is None:
+            return slice(lo, hi)
+        parts = []
+        for code in codes:
+            segment = self.by_media[self.media_starts[code] : self.media_starts[code + 1]]  # by day
+            first, last = np.searchsorted(segment, [lo, hi])
+            parts.append(segment[first:last])
+        if sum(len(p) for p in parts) * 4 <= hi - lo:
+            picked: np.ndarray = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
+            return picked
+        wanted = np.zeros(len(self.media_ids) + 1, dtype=bool)
+        wanted[list(codes)] = True
+        return lo + np.flatnonzero(wanted[self.media[lo:hi]])
+
+    def unique_visitors(self, start: date, end: date, scope: tuple[str, ...] | None) -> int:
+        """count(DISTINCT visitor) over the rows in [start, end] and the media scope."""
+        span = self._slice(start, end)
+        if span is None:
+            return 0
+        first, lo, hi = span
+        codes = self._media_codes(scope)
+        if codes is None:  # a visitor's first row in the range: previous row before the range
+            return int(np.count_nonzero(self.prev_day[lo:hi] < first))
+        seen = np.zeros(self.visitor_count, dtype=bool)
+        seen[self.vid[self._rows(lo, hi, codes)]] = True
+        return int(np.count_nonzero(seen))
+
+    def _sums(self, lo: int, hi: int, codes: tuple[int, ...] | None, column: str) -> np.ndarray:
+        """Per-visitor Σ `column` over rows [lo, hi) in the scope (float64, exact for counts below 2**53)."""
+        key = (lo, hi, codes, column)
+        with self._memo_lock:
+            hit = self._memo.get(key)
+            if hit is not None:
+                self._memo[key] = self._memo.pop(key)  # most recent last
+                return hit
+        rows = self._rows(lo, hi, codes)
+        values = getattr(self, column)[rows]
+        sums: np.ndarray = np.bincount(self.vid[rows], weights=values, minlength=self.visitor_count)
+        with self._memo_lock:
+            self._memo[key] = sums
+            for old in list(self._memo)[: max(len(self._memo) - MEMO_SUMS, 0)]:
+                del self._memo[old]
+        return sums
+
+    def pin_presets(self, last_day: date) -> None:
+        """Rank every visitor of each preset range over every media, once, by each `RankBy` (`PRESET_DAYS`): top
+        visitors of a preset is then a walk down a list, whatever its filters."""
+        for days in PRESET_DAYS:
+            start = self.first_day if days is None else last_day - timedelta(days=days - 1)
+            span = self._slice(start, last_day)
+            if span is None or any(key[:2] == span[1:] for key in self._rankings):
+                continue
+            _, lo, hi = span
+            vids = self._present(lo, hi, None)
+            plays, pvs, watch = (
+                np.bincount(self.vid[lo:hi], weights=getattr(self, c)[lo:hi], minlength=self.visitor_count)[vids]
+                for c in ("plays", "pvs", "watch")
+            )
+            for rank_by in RANKINGS:
+                order = _ranking_order(rank_by, vids, plays, pvs, watch)
+                self._rankings[(lo, hi, rank_by)] = vids[order].astype(np.int32)
+
+    # ---- top visitors ---------------------------------------------------------------------------------
+
+    def _rows_of(self, vids: np.ndarray, lo: int, hi: int, codes: tuple[int, ...] | None) -> tuple[np.ndarray, ...]:
+        """(day-ordered row, position of its visitor in `vids`) of every row of `vids` in the range and scope."""
+        starts, ends = self.vid_starts[vids], self.vid_starts[vids + 1]
+        lengths = ends - starts
+        owner = np.repeat(np.arange(len(vids)), lengths)
+        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        rows = self.by_vid[np.repeat(starts, lengths) + offsets]
+        keep = (rows >= lo) & (rows < hi)
+        if codes is not None:
+            wanted = np.zeros(len(self.media_ids) + 1, dtype=bool)
+            wanted[list(codes)] = True
+            keep &= wanted[self.media[rows]]
+        return rows[keep], owner[keep]
+
+    def _column_of(
+        self, column: str, vids: np.ndarray, lo: int, hi: int, codes: tuple[int, ...] | None, *, full: bool
+    ) -> np.ndarray:
+        """Σ `column` of each of `vids`: from the whole range's sums when cheap or asked, else from their rows."""
+        if full:
+            picked: np.ndarray = self._sums(lo, hi, codes, column)[vids]
+            return picked
+        rows, owner = self._rows_of(vids, lo, hi, codes)
+        sums: np.ndarray = np.bincount(owner, weights=getattr(self, column)[rows], minlength=len(vids))
+        return sums
+
+    def _present(self, lo: int, hi: int, codes: tuple[int, ...] | None) -> np.ndarray:
+        """The visitors with a row in [lo, hi) and the scope, by vid."""
+        if self._plays_mark_presence:
+            return np.flatnonzero(self._sums(lo, hi, codes, "plays"))
+        return np.flatnonzero(np.bincount(self.vid[self._rows(lo, hi, codes)], minlength=self.visitor_count))
+
+    def top(
+        self,
+        start: date,
+        end: date,
+        scope: tuple[str, ...] | None,
+        *,
+        rank_by: RankBy,
+        limit: int,
+        min_plays: int,
+        identified_only: bool,
+    ) -> list[VisitorTotal]:
+        """The `top_visitors` ranking: same filters, order and tie-breaks as its SQL (ties by visitor key)."""
+        span = self._slice(start, end)
+        if span is None or limit <= 0:
+            return []
+        _, lo, hi = span
+        codes = self._media_codes(scope)
+        ranking = self._rankings.get((lo, hi, rank_by)) if codes is None else None
+        if ranking is not None:  # a preset: walk its ranking, keep those passing the filters
+            vids = self._walk(ranking, lo, hi, limit, min_plays, identified_only)
+            plays, pvs, watch = (self._column_of(c, vids, lo, hi, None, full=False) for c in ("plays", "pvs", "watch"))
+            return _visitor_totals(vids, plays, pvs, watch)
+        plays = self._sums(lo, hi, codes, "plays")
+        vids = self._present(lo, hi, codes)
+        if min_plays > 1:
+            vids = vids[plays[vids] >= min_plays]
+        if identified_only:
+            vids = vids[self._sums(lo, hi, codes, "identified")[vids] > 0]
+        if rank_by == "engagement":
+            primary = _nulls_last(_engagement(self._sums(lo, hi, codes, "pvs")[vids], plays[vids]))
+        elif rank_by == "plays":
+            primary = plays[vids]
+        else:
+            primary = self._sums(lo, hi, codes, "watch")[vids]
+        if len(vids) > limit:  # every visitor tied with the last ranked one stays for the tie-breaks
+            threshold = np.partition(primary, len(vids) - limit)[len(vids) - limit]
+            vids = vids[primary >= threshold]
+        full = len(vids) > CANDIDATES_FROM_ROWS
+        total_plays = plays[vids]
+        pvs = self._column_of("pvs", vids, lo, hi, codes, full=full or rank_by == "engagement")
+        watch = self._column_of("watch", vids, lo, hi, codes, full=full or rank_by == "watch_time")
+        order = _ranking_order(rank_by, vids, total_plays, pvs, watch)[:limit]
+        return _visitor_totals(vids[order], total_plays[order], pvs[order], watch[order])
+
+    def _walk(self, ranking: np.ndarray, lo: int, hi: int, limit: int, min_plays: int, identified: bool) -> np.ndarray:
+        """The first `limit` visitors of a precomputed ranking that pass the filters (read in growing chunks, the
+        filters' sums from those visitors' own rows)."""
+        picked: list[np.ndarray] = []
+        found, position, chunk = 0, 0, max(4 * limit, 1024)
+        while found < limit and position < len(ranking):
+            part = ranking[position : position + chunk]
+            position, chunk = position + chunk, chunk * 4
+            if min_plays > 1:
+                part = part[self._column_of("plays", part, lo, hi, None, full=False) >= min_plays]
+            if identified:
+                part = part[self._column_of("identified", part, lo, hi, None, full=False) > 0]
+            picked.append(part[: limit - found])
+            found += len(picked[-1])
+        return np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64)
+
+    def details(
+        self, vids: Sequence[int], start: date, end: date, scope: tuple[str, ...] | None
+    ) -> dict[int, tuple[str, str | None, str | None, int]]:
+        """vid -> (visitor_key, name and email when identified (latest day), medias) over the range and scope."""
+        span = self._slice(start, end)
+        wanted = np.asarray(vids, dtype=np.int64)
+        if span is None or not len(wanted):
+            return {}
+        _, lo, hi = span
+        rows, owner = self._rows_of(wanted, lo, hi, self._media_codes(scope))
+        keys = self.keys.take(pa.array(wanted)).to_pylist()
+        out: dict[int, tuple[str, str | None, str | None, int]] = {}
+        for i, vid in enumerate(wanted.tolist()):
+            mine = rows[owner == i]
+            identified = mine[self.identified[mine]]
+            latest = int(identified.max()) if len(identified) else None  # rows are by day: the latest day
+            name = self.names[latest].as_py() if latest is not None else None
+            email = self.emails[latest].as_py() if latest is not None else None
+            out[vid] = (keys[i], name, email, len(np.unique(self.media[mine])))
+        return out
+
+
+def _arrow(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> Any:
+    """A query's rows as an Arrow table (no copy through Python objects)."""
+    return cur.sql(sql, params=list(params)).to_arrow_table()
+
+
+def _nulls_last(values: np.ndarray) -> np.ndarray:
+    """NaN (SQL NULL) as -inf: last in a descending order."""
+    keyed: np.ndarray = np.where(np.isnan(values), -np.inf, values)
+    return keyed
+
+
+def _ranking_order(
+    rank_by: RankBy, vids: np.ndarray, plays: np.ndarray, pvs: np.ndarray, watch: np.ndarray
+) -> np.ndarray:
+    """The permutation that sorts these visitors as `top_visitors`' SQL does (`_ORDER`, then the key)."""
+    engagement = _nulls_last(_engagement(pvs, plays))
+    keys: dict[RankBy, tuple[np.ndarray, ...]] = {  # np.lexsort: the last key sorts first
+        "engagement": (vids, -watch, -plays, -engagement),
+        "plays": (vids, -watch, -engagement, -plays),
+        "watch_time": (vids, -engagement, -plays, -watch),
+    }
+    order: np.ndarray = np.lexsort(keys[rank_by])
+    return order
+
+
+def _visitor_totals(vids: np.ndarray, plays: np.ndarray, pvs: np.ndarray, watch: np.ndarray) -> list[VisitorTotal]:
+    engagement = _engagement(pvs, plays)
+    return [
+        VisitorTotal(int(v), int(p), float(w), None if np.isnan(e) else float(e))
+        for v, p, w, e in zip(vids.tolist(), plays.tolist(), watch.tolist(), engagement.tolist(), strict=True)
+    ]
+
+
+def _engagement(pvs: np.ndarray, plays: np.ndarray) -> np.ndarray:
+    """Σ percent_viewed_sum / Σ plays, NaN where there are no plays (SQL: / nullif(…, 0))."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio: np.ndarray = np.where(plays != 0, pvs / np.where(plays != 0, plays, 1), np.nan)
+    return ratio
 
 
 def lake_versions(storage: Storage) -> tuple[tuple[str, str], ...]:
@@ -343,7 +654,7 @@ def open_gold(storage: Storage, *, hot: HotMode = "background") -> Gold:
     if missing:
         con.close()
         raise GoldUnavailableError("missing", f"no published Gold in {storage.uri('')} (missing: {', '.join(missing)})")
-    bounds = con.execute("SELECT min(activity_date), max(activity_date) FROM gold.account_daily").fetchone()
+    bounds = _day_bounds(con, manifests["gold_account_daily"], root)
     if bounds is None or bounds[0] is None:
         con.close()
         raise GoldUnavailableError("empty", f"Gold in {storage.uri('')} has no activity yet")
@@ -403,6 +714,20 @@ def open_gold(storage: Storage, *, hot: HotMode = "background") -> Gold:
     return gold
 
 
+def _day_bounds(con: duckdb.DuckDBPyConnection, manifest: Manifest, root: str) -> tuple[Any, ...] | None:
+    """(first, last) activity_date of `gold_account_daily`: read from the files of its first and last day
+    partitions only when those hold exactly those days (a scan of every day's file costs ~0.3 s), else all."""
+    days = sorted(manifest.files) if manifest.partition_by == "activity_date" else []
+    if days and all(_is_day(d) for d in (days[0], days[-1])):
+        files = [f"{root}/{f}" for d in {days[0], days[-1]} for f in manifest.files[d]]
+        row = con.execute(
+            "SELECT min(activity_date), max(activity_date) FROM read_parquet(?, hive_partitioning = false)", [files]
+        ).fetchone()
+        if row is not None and row[0] is not None and (row[0].isoformat(), row[1].isoformat()) == (days[0], days[-1]):
+            return row
+    return con.execute("SELECT min(activity_date), max(activity_date) FROM gold.account_daily").fetchone()
+
+
 def _query(gold: Gold, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
     cur = gold.con.cursor()
     try:
@@ -434,11 +759,18 @@ def _is_day(value: str) -> bool:
     return True
 
 
+def _channel_table(gold: Gold, scope: tuple[str, ...] | None) -> str:
+    """Per-channel sums over every media come from the in-memory per-day rollup when it is ready."""
+    return "gold_channel_daily" if scope is None and gold.hot.ready.is_set() else "gold_media_channel_daily"
+
+
 def _relation(gold: Gold, table: str, start: date, end: date, hot: bool) -> tuple[str, list[object]]:
     """`table` restricted to the days in [start, end]: its in-memory copy when ready, else only the Parquet
     files of those days (the manifest's partitions); with the parameters it needs."""
     name = table.removeprefix("gold_")
-    if hot and table in DATE_PARTITIONED:
+    if table == "gold_channel_daily":  # the in-memory rollup only (`_channel_table`)
+        return "hot.channel_daily", []
+    if hot and table in DATE_PARTITIONED and table != "gold_visitor_media_daily":  # visitors: `VisitorIndex`
         return f"hot.{name}", []
     view = "gold." + name
     parts = gold.partitions.get(table)
@@ -529,7 +861,8 @@ def kpis(gold: Gold, f: Filters) -> Kpis:
     prev = f.previous()
     scope = _scope(gold, f)
     if f.channels:
-        source, params = _from_where(gold, "gold_media_channel_daily", f, scope, start=prev.start, channel=True)
+        table = _channel_table(gold, scope)
+        source, params = _from_where(gold, table, f, scope, start=prev.start, channel=True)
         row = _query(
             gold,
             f"""
@@ -591,37 +924,22 @@ def kpis(gold: Gold, f: Filters) -> Kpis:
 
 
 def _unique_visitors(gold: Gold, f: Filters, scope: tuple[str, ...] | None) -> tuple[int, int]:
-    """count(DISTINCT visitor_key) over the range and over the previous period (one scan of both).
+    """count(DISTINCT visitor_key) over the range and over the previous period.
 
-    On the in-memory copy the keys are dense integers: the exact count is the number of bits set in a bitmap
-    of the ids seen (`bitstring_agg`), much cheaper than hashing millions of keys.
+    On the in-memory copy: `VisitorIndex.unique_visitors` (no key is hashed); on Parquet, one scan of both periods.
     """
     prev = f.previous()
-    hot = gold.hot.ready.is_set()
-    counts = gold.hot.unique_counts if hot and scope is None else {}
-    if counts:  # a preset range over every media: counted when the copy was built
-        now, before = gold.hot.clip(f.start, f.end), gold.hot.clip(prev.start, prev.end)
-        if (now is None or now in counts) and (before is None or before in counts):
-            return (counts[now] if now else 0), (counts[before] if before else 0)
-    source, params = _from_where(gold, "gold_visitor_media_daily", f, scope, start=prev.start, hot=hot)
-    if hot and gold.hot.max_vid:
-        n = gold.hot.max_vid
-        sql = f"""
-            SELECT
-                coalesce(bit_count(bitstring_agg(vid, 1, ?) FILTER (WHERE activity_date >= ?)), 0),
-                coalesce(bit_count(bitstring_agg(vid, 1, ?) FILTER (WHERE activity_date < ?)), 0)
-            {source}
-            """
-        row = _query(gold, sql, [n, f.start, n, f.start, *params])[0]
-    else:
-        key = "vid" if hot else "visitor_key"
-        sql = f"""
-            SELECT
-                count(DISTINCT {key}) FILTER (WHERE activity_date >= ?),
-                count(DISTINCT {key}) FILTER (WHERE activity_date < ?)
-            {source}
-            """
-        row = _query(gold, sql, [f.start, f.start, *params])[0]
+    index = gold.hot.visitors if gold.hot.ready.is_set() else None
+    if index is not None:
+        return index.unique_visitors(f.start, f.end, scope), index.unique_visitors(prev.start, prev.end, scope)
+    source, params = _from_where(gold, "gold_visitor_media_daily", f, scope, start=prev.start, hot=False)
+    sql = f"""
+        SELECT
+            count(DISTINCT visitor_key) FILTER (WHERE activity_date >= ?),
+            count(DISTINCT visitor_key) FILTER (WHERE activity_date < ?)
+        {source}
+        """
+    row = _query(gold, sql, [f.start, f.start, *params])[0]
     return int(row[0]), int(row[1])
 
 
@@ -663,42 +981,31 @@ def trend(gold: Gold, f: Filters, granularity: Granularity, metric: TrendMetric,
     else:
         table, loads, ev = "gold_media_daily", "loads", "event_plays"
     source, params = _from_where(gold, table, f, scope, channel=True)
-    # gold_media_daily holds one row per media and day already: by day, its rows are the base (grouping its
-    # hundreds of thousands of rows on themselves was most of a long range's cost)
-    per_row = granularity == "day" and not f.channels
-    sums = "" if per_row else "sum"
-    rows = _query(
+    # two small queries instead of one that joins every row to a ranking: the top medias by plays, then the sums
+    # per period of each of them and of the rest
+    leaders = [
+        media_id
+        for (media_id,) in _query(
+            gold,
+            f"SELECT media_id {source} GROUP BY media_id ORDER BY sum(plays) DESC, media_id LIMIT ?",
+            [*params, top],
+        )
+    ]
+    series = f"CASE WHEN {_in('media_id', leaders)} THEN media_id END"
+    sums = _query(
         gold,
         f"""
-        WITH base AS (
-            SELECT
-                media_id,
-                {_PERIOD_SQL[granularity]} AS period,
-                {sums}(plays) AS plays,
-                {sums}({loads}) AS loads,
-                {sums}(watch_time_seconds) AS watch,
-                {sums}(percent_viewed_sum) AS pvs,
-                {sums}({ev}) AS ev
-            {source}
-            {"" if per_row else "GROUP BY ALL"}
-        ),
-        ranked AS (
-            SELECT media_id, row_number() OVER (ORDER BY sum(plays) DESC, media_id) AS rank
-            FROM base
-            GROUP BY media_id
-        )
         SELECT
-            b.period,
-            CASE WHEN r.rank <= ? THEN b.media_id END AS series_id,
-            min(r.rank) AS rank,
-            sum(b.plays), sum(b.loads), sum(b.watch), sum(b.pvs), sum(b.ev)
-        FROM base AS b
-        JOIN ranked AS r ON r.media_id = b.media_id
+            {_PERIOD_SQL[granularity]} AS period,
+            {series} AS series_id,
+            sum(plays), sum({loads}), sum(watch_time_seconds), sum(percent_viewed_sum), sum({ev})
+        {source}
         GROUP BY ALL
-        ORDER BY rank, b.period
         """,
-        [*params, top],
+        [*leaders, *params],
     )
+    rank = {media_id: i for i, media_id in enumerate(leaders)}
+    rows = sorted(((r[0], r[1], rank.get(r[1], len(leaders)), *r[2:]) for r in sums), key=lambda r: (r[2], r[0]))
     names = {m.media_id: m.media_name for m in gold.medias}
     labels: dict[str | None, str] = {None: OTHER_SERIES}
     for media_id in dict.fromkeys(r[1] for r in rows if r[1] is not None):
@@ -830,16 +1137,15 @@ def top_visitors(
     """Visitors ranked by Σ percent_viewed_sum / Σ plays (docs/metrics.md); name and email when identified.
 
     Only visitors with at least `min_plays` plays in the range (and, with `identified_only`, identified ones).
+    The in-memory copy answers from its `VisitorIndex` (same sums, order and tie-breaks), else Parquet.
     """
     if f.channels:
         return TopVisitors((), rank_by, NO_VISITOR_CHANNEL)
     scope = _scope(gold, f)
-    window = gold.hot.window(f) if gold.hot.ready.is_set() and scope is None else None
-    if window is not None:
-        return _top_visitors_of_window(gold, f, window, rank_by, limit, min_plays, identified_only)
-    hot = gold.hot.ready.is_set()
-    key = "vid" if hot else "visitor_key"  # in-memory ids are numbered in key order: same ranking and ties
-    source, params = _from_where(gold, "gold_visitor_media_daily", f, scope, hot=hot)
+    index = gold.hot.visitors if gold.hot.ready.is_set() else None
+    if index is not None:
+        return _top_visitors_of_index(index, f, scope, rank_by, limit, min_plays, identified_only)
+    source, params = _from_where(gold, "gold_visitor_media_daily", f, scope, hot=False)
     # 1. rank on sums alone (cheap), 2. identity and medias for the few ranked visitors only
     having, having_params = [], []
     if min_plays > 1:
@@ -851,32 +1157,25 @@ def top_visitors(
         gold,
         f"""
         SELECT
-            {key} AS visitor,
+            visitor_key AS visitor,
             sum(plays) AS plays,
             sum(watch_time_seconds) AS watch,
             sum(percent_viewed_sum) / nullif(sum(plays), 0) AS engagement
         {source}
-        GROUP BY {key}
+        GROUP BY visitor_key
         {"HAVING " + " AND ".join(having) if having else ""}
         ORDER BY {_ORDER[rank_by]}, visitor
         LIMIT ?
         """,
         [*params, *having_params, limit],
     )
-    details: dict[Any, tuple[Any, ...]] = {}
-    keys: dict[Any, str] = {}
-    if ranked:
-        wanted = [r[0] for r in ranked]
-        details = _visitor_details(gold, f, scope, key, wanted, hot=hot)
-        if hot:
-            keys = dict(_query(gold, "SELECT vid, visitor_key FROM hot.visitors WHERE vid = ANY(?)", [wanted]))
+    details = _visitor_details(gold, f, scope, [r[0] for r in ranked]) if ranked else {}
     rows = []
     for visitor, plays, watch, engagement in ranked:
         name, email, medias = details.get(visitor, (None, None, 0))
-        key_text = keys.get(visitor, visitor)
         rows.append(
             VisitorRow(
-                visitor_key=key_text,
+                visitor_key=visitor,
                 name=name or None,
                 email=email or None,
                 plays=int(plays or 0),
@@ -888,65 +1187,54 @@ def top_visitors(
     return TopVisitors(tuple(rows), rank_by)
 
 
-def _top_visitors_of_window(
-    gold: Gold, f: Filters, window: int, rank_by: RankBy, limit: int, min_plays: int, identified_only: bool
+def _top_visitors_of_index(
+    index: VisitorIndex,
+    f: Filters,
+    scope: tuple[str, ...] | None,
+    rank_by: RankBy,
+    limit: int,
+    min_plays: int,
+    identified_only: bool,
 ) -> TopVisitors:
-    """`top_visitors` of a preset range over every media, ranked on the totals the in-memory copy precomputed
-    (the same sums as from the rows; same order and tie-breaks), then identity and medias of the ranked few."""
-    where, params = ["window_id = ?"], [window]
-    if min_plays > 1:
-        where.append("plays >= ?")
-        params.append(min_plays)
-    if identified_only:
-        where.append("identified")
-    ranked = _query(
-        gold,
-        f"""
-        SELECT vid AS visitor, plays, watch, pvs / nullif(plays, 0) AS engagement
-        FROM hot.visitor_totals
-        WHERE {" AND ".join(where)}
-        ORDER BY {_ORDER[rank_by]}, visitor
-        LIMIT ?
-        """,
-        [*params, limit],
+    """`top_visitors` from the in-memory `VisitorIndex`: the ranking, then identity and medias of the ranked few."""
+    ranked = index.top(
+        f.start, f.end, scope, rank_by=rank_by, limit=limit, min_plays=min_plays, identified_only=identified_only
     )
-    if not ranked:
-        return TopVisitors((), rank_by)
-    wanted = [r[0] for r in ranked]
-    keys = dict(_query(gold, "SELECT vid, visitor_key FROM hot.visitors WHERE vid = ANY(?)", [wanted]))
-    details = _visitor_details(gold, f, None, "vid", wanted, hot=True)
-    rows = tuple(
-        VisitorRow(
-            visitor_key=keys[vid],
-            name=details.get(vid, (None, None, 0))[0] or None,
-            email=details.get(vid, (None, None, 0))[1] or None,
-            plays=int(plays or 0),
-            watch_time_seconds=float(watch or 0),
-            avg_percent_viewed=None if engagement is None else float(engagement),
-            medias=int(details.get(vid, (None, None, 0))[2]),
+    details = index.details([r.vid for r in ranked], f.start, f.end, scope)
+    rows = []
+    for r in ranked:
+        key, name, email, medias = details[r.vid]
+        rows.append(
+            VisitorRow(
+                visitor_key=key,
+                name=name or None,
+                email=email or None,
+                plays=r.plays,
+                watch_time_seconds=r.watch,
+                avg_percent_viewed=r.engagement,
+                medias=medias,
+            )
         )
-        for vid, plays, watch, engagement in ranked
-    )
-    return TopVisitors(rows, rank_by)
+    return TopVisitors(tuple(rows), rank_by)
 
 
 def _visitor_details(
-    gold: Gold, f: Filters, scope: tuple[str, ...] | None, key: str, wanted: list[Any], *, hot: bool
+    gold: Gold, f: Filters, scope: tuple[str, ...] | None, wanted: list[Any]
 ) -> dict[Any, tuple[Any, ...]]:
     """Name and email (when identified) and the number of medias of the `wanted` visitors, over `f`'s range."""
-    source, params = _from_where(gold, "gold_visitor_media_daily", f, scope, hot=hot)
+    source, params = _from_where(gold, "gold_visitor_media_daily", f, scope, hot=False)
     return {
         visitor: tuple(rest)
         for visitor, *rest in _query(
             gold,
             f"""
             SELECT
-                {key},
+                visitor_key,
                 arg_max(visitor_name, activity_date) FILTER (WHERE is_identified),
                 arg_max(visitor_email, activity_date) FILTER (WHERE is_identified),
                 count(DISTINCT media_id)
-            {source} AND {key} = ANY(?)
-            GROUP BY {key}
+            {source} AND visitor_key = ANY(?)
+            GROUP BY visitor_key
             """,
             [*params, wanted],
         )
@@ -993,7 +1281,8 @@ class ChannelRow:
 
 def by_channel(gold: Gold, f: Filters) -> tuple[ChannelRow, ...]:
     """Plays, watch time and engagement per channel (from events), by plays; channel filter applies."""
-    source, params = _from_where(gold, "gold_media_channel_daily", f, _scope(gold, f), channel=True)
+    scope = _scope(gold, f)
+    source, params = _from_where(gold, _channel_table(gold, scope), f, scope, channel=True)
     rows = _query(
         gold,
         f"""
