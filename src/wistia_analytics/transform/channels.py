@@ -246,8 +246,8 @@ def _gate_class(rule: Rule) -> str:
 def _gate(kind: str, rules: Sequence[Rule], u: str) -> str:
     """One regular expression that every rule of `rules` implies: when it fails, none of them can match."""
     if kind == "param":
-        params = [r.kind if r.kind != "query_param" else p for r in rules for p in (r.patterns or ("",))]
-        pattern = "[?&](" + "|".join(dict.fromkeys(p for p in params if p)) + ")="
+        params = [p for r in rules for p in (r.patterns if r.kind == "query_param" else (r.kind,))]
+        pattern = "[?&](" + "|".join(dict.fromkeys(params)) + ")="
     else:
         pattern = _host_in_re([h for r in rules for h in r.patterns])
     return f"regexp_extract({u}, {_quote(pattern)}, 0) <> ''"

@@ -87,7 +87,8 @@ def parse_json_once(sql: str) -> str:
             and not node.this.table
             and isinstance(node.expression, exp.JSONPath)
         ]
-        paths = list(dict.fromkeys(node.expression.sql(dialect="duckdb") for node in calls))
+        node_paths = [node.expression.sql(dialect="duckdb") for node in calls]
+        paths = list(dict.fromkeys(node_paths))
         if len(paths) < 2:
             continue
         table = source.this
@@ -98,8 +99,8 @@ def parse_json_once(sql: str) -> str:
             read="duckdb",
         )
         fields = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
-        for node in calls:
-            index = paths.index(node.expression.sql(dialect="duckdb")) + 1  # DuckDB lists are 1-based
+        for node, path in zip(calls, node_paths, strict=True):
+            index = paths.index(path) + 1  # DuckDB lists are 1-based
             node.replace(sqlglot.parse_one(f"{FIELDS_COLUMN}[{index}]", read="duckdb"))
         source.set("this", fields)
         changed = True
