@@ -80,3 +80,15 @@ def test_latest_runs_newest_first(storage: LocalStorage) -> None:
     assert len(latest_runs(storage, 10)) == 3
     assert latest_runs(storage, 0) == []
     assert latest_runs(LocalStorage(storage.root / "empty"), 5) == []
+
+
+def test_latest_runs_orders_runs_of_one_second_by_their_start(storage: LocalStorage) -> None:
+    """Run ids carry the start second only; two runs of one second are ordered by `started_at`, not by suffix."""
+    second = NOW.replace(microsecond=0)
+    first_id, later_id = f"{new_run_id(second)[:-6]}ffffff", f"{new_run_id(second)[:-6]}000000"  # suffix misleads
+    start_run(storage, first_id, "ingest", second + timedelta(microseconds=1_000))
+    start_run(storage, later_id, "ingest", second + timedelta(microseconds=900_000))
+    start_run(storage, new_run_id(second - timedelta(seconds=1)), "ingest", second - timedelta(seconds=1))
+    assert [r.run_id for r in latest_runs(storage, 1)] == [later_id]
+    assert [r.run_id for r in latest_runs(storage, 2)] == [later_id, first_id]
+    assert len(latest_runs(storage, 3)) == 3

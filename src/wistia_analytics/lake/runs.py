@@ -108,7 +108,22 @@ def load_run(storage: Storage, run_id: str) -> RunRecord:
     return RunRecord.from_json(storage.read_bytes(run_file(run_id)))
 
 
+def _start_second(path: str) -> str:
+    return path.rsplit("/", 1)[-1].split("-", 1)[0]  # the run id's stamp: its start, to the second
+
+
 def latest_runs(storage: Storage, n: int = 10) -> list[RunRecord]:
-    """The `n` most recent run records, newest first (by run id, i.e. start second)."""
-    paths = storage.list(RUNS_ROOT, suffix=".json")
-    return [RunRecord.from_json(storage.read_bytes(p)) for p in sorted(paths, reverse=True)[: max(n, 0)]]
+    """The `n` most recent run records, newest first.
+
+    Run ids sort by start second only (the suffix is random), so two runs started in the same second are
+    ordered by their recorded `started_at` (microseconds); only the records of the boundary second are read
+    beyond the `n` newest."""
+    if n <= 0:
+        return []
+    paths = sorted(storage.list(RUNS_ROOT, suffix=".json"), reverse=True)
+    cut = min(n, len(paths))
+    while cut < len(paths) and _start_second(paths[cut]) == _start_second(paths[cut - 1]):
+        cut += 1
+    records = [RunRecord.from_json(storage.read_bytes(p)) for p in paths[:cut]]
+    records.sort(key=lambda r: (_start_second(r.run_id), datetime.fromisoformat(r.started_at), r.run_id), reverse=True)
+    return records[:n]
