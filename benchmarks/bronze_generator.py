@@ -42,14 +42,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wistia_analytics.ingest.runner import FLUSH_OBJECTS, FLUSH_PAGES
+from wistia_analytics.ingest.ingestor import FLUSH_OBJECTS, FLUSH_PAGES
 from wistia_analytics.lake.bronze import BronzeWriter, Lineage, list_bronze_files
 from wistia_analytics.lake.layout import bronze_file
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.sandbox import SandboxConfig, vocab
-from wistia_analytics.sandbox.catalog import DAY_SECONDS, Media, day_start_ts
 from wistia_analytics.sandbox.keys import mix, visitor_hash
 from wistia_analytics.sandbox.keys import visitor_key as make_visitor_key
+from wistia_analytics.sandbox.media_catalog import DAY_SECONDS, Media, day_start_ts
 from wistia_analytics.sandbox.payloads import _COUNTRY_CDF, _DEVICE_CDF, ACCOUNT_SLUG, Json, Renderer, VisitorProfile
 from wistia_analytics.sandbox.sessions import Cell
 from wistia_analytics.sandbox.truth import EventRef, SyntheticAccount

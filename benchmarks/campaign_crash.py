@@ -44,8 +44,8 @@ from benchmarks.campaign_support import (
     scan_for_token,
 )
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.tables import TableStore
 from wistia_analytics.transform.models import MODELS, QUARANTINE_TABLE
-from wistia_analytics.transform.tables import TableStore
 
 PRIOR_DAY = TODAY - timedelta(days=2)
 STARTUP_SHARE = 0.1

@@ -25,15 +25,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from wistia_analytics.ingest.runner import IngestOptions, IngestResult
-from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.ingest.ingestor import IngestOptions, IngestResult
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.pipeline.ingest_stage import run_ingest
 from wistia_analytics.query.catalog import open_catalog
 from wistia_analytics.sandbox import Sandbox, SandboxConfig, run_sandbox
 from wistia_analytics.sandbox.config import ALL_FAULT_KINDS, SIZES
 from wistia_analytics.settings import Settings
+from wistia_analytics.transform.build import TransformResult, TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
-from wistia_analytics.transform.runner import TransformResult, TransformRunner
 from wistia_analytics.wistia.counters import StatsSnapshot
 
 TODAY = date(2026, 11, 25)

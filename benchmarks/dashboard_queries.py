@@ -90,9 +90,10 @@ def small_gold(tmp: Path) -> tuple[Path, str]:
     """The small sandbox account through real ingestion and transform (as `make demo` does)."""
     from urllib.parse import urlsplit
 
-    from wistia_analytics.ingest.runner import IngestOptions
-    from wistia_analytics.ingest.service import run_ingest
-    from wistia_analytics.pipeline.service import run_transform
+    from wistia_analytics.ingest.ingestor import IngestOptions
+    from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
+    from wistia_analytics.pipeline.ingest_stage import run_ingest
+    from wistia_analytics.pipeline.transform_stage import run_transform
     from wistia_analytics.sandbox import SIZES
     from wistia_analytics.sandbox.payloads import SITE
     from wistia_analytics.settings import REAL_API_URL, Settings
@@ -106,7 +107,7 @@ def small_gold(tmp: Path) -> tuple[Path, str]:
         ingest_backfill_days=SIZES["small"].history_days,
         channel_site_hosts=urlsplit(SITE).hostname or "",
     )
-    run_ingest(settings, IngestOptions(command="bench ingest"))
+    run_ingest(settings, IngestOptions(command="bench ingest"), embedded=open_embedded_sandbox)
     run_transform(settings, command="bench transform")
     return lake, "small sandbox account (~100,000 events, 180 days), ingested and transformed"
 

@@ -27,7 +27,7 @@ from typing import Any
 from benchmarks.bronze_generator import cache_root, ensure_lake
 from benchmarks.transform_rebuild import _link_tree
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.transform.runner import TransformRunner
+from wistia_analytics.transform.build import TransformRunner
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_EVENTS = 1_000_000

@@ -41,10 +41,10 @@ from typing import Any
 import httpx
 import numpy as np
 
-from wistia_analytics.ingest.runner import IngestOptions, StreamReport
-from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.ingest.ingestor import IngestOptions, StreamReport
+from wistia_analytics.pipeline.ingest_stage import run_ingest
 from wistia_analytics.sandbox import DEFAULT_TOKEN, Sandbox, SandboxConfig, run_sandbox
-from wistia_analytics.sandbox.catalog import Catalog
+from wistia_analytics.sandbox.media_catalog import Catalog
 from wistia_analytics.settings import Settings
 from wistia_analytics.wistia.client import WistiaClient
 

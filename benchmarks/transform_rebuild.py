@@ -38,8 +38,8 @@ import duckdb
 from benchmarks.bronze_generator import GeneratedLake, cache_root, ensure_lake
 from wistia_analytics.lake.bronze import list_bronze_files
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.transform.build import TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine, _quote
-from wistia_analytics.transform.runner import TransformRunner
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = "1000000,10000000"

@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 
 from wistia_analytics import __version__
-from wistia_analytics.sandbox.config import ALL_FAULT_KINDS, DEFAULT_PORT, DEFAULT_TOKEN, SIZES, SandboxConfig
+from wistia_analytics.contracts.sandbox_api import DEFAULT_PORT, DEFAULT_TOKEN
+from wistia_analytics.sandbox.config import ALL_FAULT_KINDS, SIZES, SandboxConfig
 from wistia_analytics.sandbox.corruption import ALL_BAD_RECORD_KINDS
 
 app = typer.Typer(
@@ -168,8 +169,8 @@ def ingest(
     log_format: Annotated[str | None, typer.Option("--log-format", help="text or json (default: LOG_FORMAT).")] = None,
 ) -> None:
     """Pull every stream from the Wistia API (or the sandbox) into Bronze, incrementally."""
-    from wistia_analytics.ingest.cli import ingest_command
-    from wistia_analytics.ingest.runner import IngestOptions
+    from wistia_analytics.commands.ingest import ingest_command
+    from wistia_analytics.ingest.ingestor import IngestOptions
 
     names = [n for item in streams or [] for n in item.split(",") if n]
     options = IngestOptions(
@@ -196,7 +197,7 @@ def transform(
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lake lock.")] = 0.0,
 ) -> None:
     """Build Silver and Gold from Bronze (incremental unless --full-rebuild), checked before publishing."""
-    from wistia_analytics.pipeline.cli import transform_command
+    from wistia_analytics.commands.transform import transform_command
 
     raise typer.Exit(transform_command(full_rebuild=full_rebuild, engine=engine, wait=wait))
 
@@ -211,8 +212,8 @@ def run(
     ] = "duckdb",
 ) -> None:
     """Ingest, then transform: the whole pipeline once."""
+    from wistia_analytics.commands.run import run_command
     from wistia_analytics.pipeline.alerts import run_with_alerts
-    from wistia_analytics.pipeline.cli import run_command
 
     day = _parse_day(today, "--today")
     raise typer.Exit(
@@ -234,7 +235,8 @@ def schedule(
     engine: Annotated[str, typer.Option(help="Transform engine, as for `run`: duckdb or spark.")] = "duckdb",
 ) -> None:
     """Run the pipeline (what `run` does) every interval on this machine: never two at once, alerts after each."""
-    from wistia_analytics.pipeline.schedule import parse_interval, schedule_command
+    from wistia_analytics.commands.schedule import schedule_command
+    from wistia_analytics.pipeline.scheduler import parse_interval
 
     try:
         interval = parse_interval(every)
@@ -251,7 +253,7 @@ def status(
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Watermarks, last runs, row counts, freshness, quarantine counts and reconciliation drift."""
-    from wistia_analytics.pipeline.cli import status_command
+    from wistia_analytics.commands.status import status_command
 
     raise typer.Exit(status_command(output))
 
@@ -264,7 +266,7 @@ def query(
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Ad-hoc SQL over the current published tables (schemas `silver` and `gold`)."""
-    from wistia_analytics.pipeline.cli import query_command
+    from wistia_analytics.commands.query import query_command
 
     raise typer.Exit(query_command(sql, output))
 
@@ -299,7 +301,7 @@ def demo(
     port: Annotated[int, typer.Option(help="Dashboard port.")] = 8501,
 ) -> None:
     """Run the main job end to end on the embedded default: sandbox -> lake -> dashboard."""
-    from wistia_analytics.demo import run_demo
+    from wistia_analytics.commands.demo import run_demo
 
     if size not in SIZES:
         raise typer.BadParameter(f"choose from {', '.join(SIZES)}", param_hint="--size")

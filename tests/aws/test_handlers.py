@@ -22,10 +22,10 @@ from wistia_analytics.aws import lambda_handler, metrics
 from wistia_analytics.aws.secrets import TokenNotSetError
 from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, latest_runs, start_run
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.tables import TableStore
 from wistia_analytics.sandbox import Sandbox, SandboxConfig, run_sandbox
+from wistia_analytics.transform.build import TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
-from wistia_analytics.transform.runner import TransformRunner
-from wistia_analytics.transform.tables import TableStore
 
 pytestmark = [pytest.mark.aws, pytest.mark.s3]
 

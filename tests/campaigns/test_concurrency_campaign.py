@@ -14,10 +14,10 @@ from benchmarks.campaign_idempotence import BUSY_EXIT, busy_lines, concurrent_pa
 from benchmarks.campaign_support import Workspace, all_runs, differing_tables, lake_digests, lock_present, run_args
 
 from tests.campaigns.conftest import References
-from wistia_analytics.lake.clock import utc_iso, utc_now
 from wistia_analytics.lake.lock import LakeLock
 from wistia_analytics.lake.runs import RunStatus
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.timestamps import utc_iso, utc_now
 
 pytestmark = pytest.mark.slow
 

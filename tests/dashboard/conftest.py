@@ -26,8 +26,8 @@ import pytest
 from tests.transform.fixture_lake import M1, SITE, build, event, media, project, visitor, write_run
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.query import dashboard as q
+from wistia_analytics.transform.build import TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
-from wistia_analytics.transform.runner import TransformRunner
 
 M3 = "m3cccccccc"
 P1, P2 = "p1pppppppp", "p2qqqqqqqq"

@@ -19,14 +19,15 @@ import pytest
 from pydantic import SecretStr
 
 from tests.dashboard.test_query import approx
-from wistia_analytics.ingest.runner import IngestOptions
-from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
+from wistia_analytics.pipeline.ingest_stage import run_ingest
 from wistia_analytics.query import dashboard as q
 from wistia_analytics.sandbox import SandboxConfig, run_sandbox
 from wistia_analytics.settings import Settings
+from wistia_analytics.transform.build import TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
-from wistia_analytics.transform.runner import TransformRunner
 
 TODAY = date(2026, 11, 25)
 HISTORY_DAYS = 100
@@ -51,7 +52,7 @@ def sandbox_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
             wistia_requests_per_minute=100_000,
             ingest_backfill_days=HISTORY_DAYS,
         )
-        result, _ = run_ingest(settings, IngestOptions(today=TODAY))
+        result, _ = run_ingest(settings, IngestOptions(today=TODAY), embedded=open_embedded_sandbox)
         assert result.exit_code == 0
     storage = Storage.from_uri(str(lake))
     engine = DuckDBEngine(storage)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from wistia_analytics.ingest.runner import IngestOptions, Ingestor, _DonePrefix
+from wistia_analytics.ingest.ingestor import IngestOptions, Ingestor, _DonePrefix
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.sandbox import SandboxConfig, run_sandbox
 from wistia_analytics.wistia.client import WistiaClient

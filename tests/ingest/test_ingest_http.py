@@ -16,15 +16,16 @@ import pytest
 
 from tests.conftest import api_client
 from tests.sandbox.helpers import fetch_all
-from wistia_analytics.ingest.runner import ALL_KEY, IngestOptions
-from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.errors import ExitCode
+from wistia_analytics.ingest.ingestor import ALL_KEY, IngestOptions
 from wistia_analytics.lake.bronze import iter_bronze
 from wistia_analytics.lake.runs import RunStatus, latest_runs
 from wistia_analytics.lake.state import StateStore
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
+from wistia_analytics.pipeline.ingest_stage import run_ingest
 from wistia_analytics.sandbox import Sandbox, SandboxConfig, run_sandbox
 from wistia_analytics.settings import Settings
-from wistia_analytics.wistia.errors import ExitCode
 
 START = date(2026, 10, 1)
 DAY1 = date(2026, 10, 25)
@@ -57,7 +58,9 @@ def settings_for(sb: Sandbox, lake: Path, **extra: object) -> Settings:
 
 
 def ingest(sb: Sandbox, lake: Path, today: date, **options: object) -> tuple[object, object]:
-    return run_ingest(settings_for(sb, lake), IngestOptions(today=today, **options), timeout=5.0)  # type: ignore[arg-type]
+    return run_ingest(
+        settings_for(sb, lake), IngestOptions(today=today, **options), timeout=5.0, embedded=open_embedded_sandbox
+    )  # type: ignore[arg-type]
 
 
 def bronze_events(lake: Path) -> Counter[str]:
@@ -164,7 +167,7 @@ def test_sigkill_between_bronze_and_state_leaves_no_gap(tmp_path: Path) -> None:
 def test_bad_token_stops_at_once_naming_the_setting(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with run_sandbox(sandbox_config(DAY1)) as sb:
         settings = settings_for(sb, tmp_path, wistia_api_token="wrong-token-value")
-        result, _ = run_ingest(settings, IngestOptions(today=DAY1))
+        result, _ = run_ingest(settings, IngestOptions(today=DAY1), embedded=open_embedded_sandbox)
         assert result.exit_code == ExitCode.CONFIG
         assert sb.stats()["requests"] <= 2  # no retries on 401
     record = latest_runs(Storage.from_uri(str(tmp_path)), 1)[0]
@@ -190,7 +193,7 @@ def test_injected_faults_lose_nothing(tmp_path: Path) -> None:
     config = sandbox_config(DAY1, faults=0.15, fault_timeout_seconds=2.0, fault_slow_seconds=0.1)
     with run_sandbox(config) as sb:
         settings = settings_for(sb, tmp_path)
-        result, client = run_ingest(settings, IngestOptions(today=DAY1), timeout=1.0)
+        result, client = run_ingest(settings, IngestOptions(today=DAY1), timeout=1.0, embedded=open_embedded_sandbox)
         faults = sb.stats()["faults"]
     with run_sandbox(sandbox_config(DAY1)) as clean:  # the same account, asked without faults
         truth = truth_events(clean, START, DAY1)
@@ -203,7 +206,9 @@ def test_injected_faults_lose_nothing(tmp_path: Path) -> None:
 def test_client_pacing_keeps_a_run_free_of_429(tmp_path: Path) -> None:
     with run_sandbox(sandbox_config(DAY1, rate_limit_per_minute=300)) as sb:
         settings = settings_for(sb, tmp_path, wistia_requests_per_minute=300, ingest_backfill_days=3)
-        result, _ = run_ingest(settings, IngestOptions(today=DAY1, streams=["events", "media_daily_stats"]))
+        result, _ = run_ingest(
+            settings, IngestOptions(today=DAY1, streams=["events", "media_daily_stats"]), embedded=open_embedded_sandbox
+        )
         stats = sb.stats()
     assert result.status is RunStatus.SUCCESS  # type: ignore[attr-defined]
     assert stats["throttled"] == 0 and "429" not in stats["statuses"]
@@ -213,7 +218,11 @@ def test_the_token_is_written_nowhere(tmp_path: Path, caplog: pytest.LogCaptureF
     caplog.set_level(logging.DEBUG)
     with run_sandbox(sandbox_config(DAY1, faults=0.1, fault_kinds=("http_500", "invalid_json"))) as sb:
         ingest(sb, tmp_path, DAY1)
-        run_ingest(settings_for(sb, tmp_path, wistia_api_token="x" + TOKEN), IngestOptions(today=DAY1))
+        run_ingest(
+            settings_for(sb, tmp_path, wistia_api_token="x" + TOKEN),
+            IngestOptions(today=DAY1),
+            embedded=open_embedded_sandbox,
+        )
     for path in tmp_path.rglob("*"):
         if path.is_file():
             data = path.read_bytes()

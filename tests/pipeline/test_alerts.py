@@ -20,7 +20,6 @@ from pydantic import SecretStr
 
 from tests.pipeline.conftest import WEBHOOK_PATH, Receiver, cli_env
 from tests.transform.fixture_lake import build
-from wistia_analytics.lake.clock import utc_iso
 from wistia_analytics.lake.runs import (
     RunRecord,
     RunStatus,
@@ -31,8 +30,9 @@ from wistia_analytics.lake.runs import (
     start_run,
 )
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.timestamps import utc_iso
 from wistia_analytics.pipeline.alerts import WEBHOOK_RETRY_POLICY, after_run, last_pipeline_run, records_since
-from wistia_analytics.pipeline.service import run_transform
+from wistia_analytics.pipeline.transform_stage import run_transform
 from wistia_analytics.sandbox import Sandbox
 from wistia_analytics.settings import Settings
 
@@ -281,7 +281,7 @@ def test_run_with_alerts_is_how_run_gets_its_hook(tmp_path: Path, tiny_sandbox: 
     wrong_token = "wrong-token-for-run-77c1"
     code = (
         "from wistia_analytics.pipeline.alerts import run_with_alerts\n"
-        "from wistia_analytics.pipeline.cli import run_command\n"
+        "from wistia_analytics.commands.run import run_command\n"
         "raise SystemExit(run_with_alerts(lambda: run_command(full_rebuild=False, today=None, wait=0.0)))\n"
     )
     env = cli_env(lake, tiny_sandbox, WISTIA_API_TOKEN=wrong_token, ALERT_WEBHOOK_URL=webhook.url)

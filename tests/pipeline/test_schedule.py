@@ -18,12 +18,12 @@ import pytest
 from pydantic import SecretStr
 
 from tests.pipeline.conftest import TODAY, WEBHOOK_PATH, Receiver, cli, cli_env, runs_oldest_first, tick_lines
-from wistia_analytics.lake.clock import parse_utc
 from wistia_analytics.lake.layout import LOCK_PATH
 from wistia_analytics.lake.lock import LakeLock
 from wistia_analytics.lake.runs import RunStatus
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.pipeline.schedule import Scheduler, describe_interval, next_tick, parse_interval
+from wistia_analytics.lake.timestamps import parse_utc
+from wistia_analytics.pipeline.scheduler import Scheduler, describe_interval, next_tick, parse_interval
 from wistia_analytics.query.catalog import open_catalog
 from wistia_analytics.sandbox import Sandbox
 from wistia_analytics.settings import Settings

@@ -22,18 +22,20 @@ import boto3
 import pytest
 
 from tests.tables_compare import assert_same_rows
-from wistia_analytics.ingest.runner import IngestOptions
-from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.contracts.tables import layer_and_name
+from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.bronze import read_bronze_file
 from wistia_analytics.lake.state import StateStore
 from wistia_analytics.lake.storage import LocalStorage, Storage
+from wistia_analytics.lake.tables import TableStore, symlink_manifest_path
+from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
+from wistia_analytics.pipeline.ingest_stage import run_ingest
 from wistia_analytics.query import dashboard as q
 from wistia_analytics.query.catalog import TABLES, open_catalog
 from wistia_analytics.sandbox import SandboxConfig, run_sandbox
 from wistia_analytics.settings import Settings
+from wistia_analytics.transform.build import TransformResult, TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
-from wistia_analytics.transform.runner import TransformResult, TransformRunner
-from wistia_analytics.transform.tables import TableStore, layer_and_name, symlink_manifest_path
 
 pytestmark = pytest.mark.s3
 
@@ -62,7 +64,7 @@ def ingest(lake_uri: str, today: date) -> None:
             wistia_requests_per_minute=100_000,
             ingest_backfill_days=30,
         )
-        result, _ = run_ingest(settings, IngestOptions(today=today))
+        result, _ = run_ingest(settings, IngestOptions(today=today), embedded=open_embedded_sandbox)
         assert result.exit_code == 0
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.transform.tables import (
+from wistia_analytics.lake.tables import (
     GRACE_SECONDS,
     KEEP_VERSIONS,
     Manifest,

@@ -20,15 +20,16 @@ from tests.tables_compare import assert_same_rows
 from tests.transform.fixture_lake import M1, build
 from wistia_analytics.aws import glue_job
 from wistia_analytics.cli import app
-from wistia_analytics.ingest.runner import IngestOptions
-from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.bronze import iter_bronze
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
+from wistia_analytics.pipeline.ingest_stage import run_ingest
 from wistia_analytics.query.catalog import TABLES
 from wistia_analytics.sandbox import SandboxConfig, run_sandbox
 from wistia_analytics.settings import Settings
+from wistia_analytics.transform.build import TransformResult, TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
-from wistia_analytics.transform.runner import TransformResult, TransformRunner
 from wistia_analytics.transform.spark_engine import SparkEngine
 from wistia_analytics.transform.state import TransformState
 
@@ -101,7 +102,7 @@ def ingest(lake: Path, today: date) -> None:
             wistia_requests_per_minute=100_000,
             ingest_backfill_days=30,
         )
-        result, _ = run_ingest(settings, IngestOptions(today=today))
+        result, _ = run_ingest(settings, IngestOptions(today=today), embedded=open_embedded_sandbox)
         assert result.exit_code == 0
 
 

@@ -15,7 +15,7 @@ from tests.spark.bad_records import add_bad_run
 from tests.transform.fixture_lake import M1, build
 from wistia_analytics.lake.bronze import list_bronze_files
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.transform.channels import render_model_sql
+from wistia_analytics.transform.channel_sql import render_model_sql
 from wistia_analytics.transform.dialect import NotPortableError, to_spark
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
 from wistia_analytics.transform.models import MODELS

@@ -13,16 +13,9 @@ import duckdb
 import pytest
 import sqlglot
 
+from wistia_analytics.contracts.channels import CHANNELS, RULES, Rule, channel_of, rules_for
 from wistia_analytics.sandbox import payloads, vocab
-from wistia_analytics.transform.channels import (
-    CHANNELS,
-    RULES,
-    Rule,
-    channel_of,
-    channel_sql,
-    render_model_sql,
-    rules_for,
-)
+from wistia_analytics.transform.channel_sql import channel_sql, render_model_sql
 
 SITE_HOST = urlsplit(payloads.SITE).hostname or ""
 SITES = (SITE_HOST,)
@@ -204,7 +197,7 @@ def test_rules_are_validated() -> None:
     with pytest.raises(ValueError, match="unsafe"):
         rules_for(["bad'host.com"])
     with pytest.raises(ValueError, match="unknown channel"):
-        from wistia_analytics.transform.channels import _check
+        from wistia_analytics.contracts.channels import _check
 
         _check(Rule("tiktok", "utm_source", ("tiktok",)))
     assert rules_for(["  WWW.Northwind-Example.com "])[-2] == Rule("direct", "host", ("northwind-example.com",))

@@ -7,15 +7,16 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from tests.tables_compare import assert_same_rows
-from wistia_analytics.ingest.runner import IngestOptions
-from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.contracts.tables import layer_and_name
+from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
+from wistia_analytics.pipeline.ingest_stage import run_ingest
 from wistia_analytics.query.catalog import TABLES, open_catalog
 from wistia_analytics.sandbox import SandboxConfig, run_sandbox
 from wistia_analytics.settings import Settings
+from wistia_analytics.transform.build import TransformResult, TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
-from wistia_analytics.transform.runner import TransformResult, TransformRunner
-from wistia_analytics.transform.tables import layer_and_name
 
 START = date(2026, 10, 1)
 DAY1 = date(2026, 10, 24)
@@ -34,7 +35,7 @@ def ingest(lake: Path, today: date) -> None:
             wistia_requests_per_minute=100_000,
             ingest_backfill_days=30,
         )
-        result, _ = run_ingest(settings, IngestOptions(today=today))
+        result, _ = run_ingest(settings, IngestOptions(today=today), embedded=open_embedded_sandbox)
         assert result.exit_code == 0
 
 

@@ -12,11 +12,11 @@ import pytest
 from tests.transform.fixture_lake import build
 from wistia_analytics.lake.bronze import list_bronze_files
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.transform.channels import render_model_sql
+from wistia_analytics.transform.build import ChecksFailedError, ModelReport, TransformRunner
+from wistia_analytics.transform.channel_sql import render_model_sql
 from wistia_analytics.transform.dialect import FIELDS_COLUMN, parse_json_once
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
 from wistia_analytics.transform.models import MODELS, MODELS_BY_NAME
-from wistia_analytics.transform.runner import ChecksFailedError, ModelReport, TransformRunner
 
 AWKWARD_EVENTS = [
     {

@@ -9,8 +9,8 @@ import pytest
 from tests.transform.fixture_lake import M1, M2, build
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.query.catalog import open_catalog
+from wistia_analytics.transform.build import TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
-from wistia_analytics.transform.runner import TransformRunner
 
 
 def transform(storage: Storage, *, full: bool = False) -> object:

@@ -27,12 +27,13 @@ from hypothesis import strategies as st
 
 from tests.tables_compare import assert_same_rows
 from tests.transform.fixture_lake import P1, project
+from wistia_analytics.contracts.tables import layer_and_name
 from wistia_analytics.lake.bronze import BronzeWriter, Lineage
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.tables import TableStore
 from wistia_analytics.query.catalog import TABLES, open_catalog
+from wistia_analytics.transform.build import TransformResult, TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
-from wistia_analytics.transform.runner import TransformResult, TransformRunner
-from wistia_analytics.transform.tables import TableStore, layer_and_name
 
 # Each example writes a lake and runs the transform 2-4 times (~0.3 s each): few examples, and no shrinking
 # (it would replay hundreds of them); a failure prints its scenario, which is small anyway.

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 import sqlglot
 
-from wistia_analytics.transform.channels import render_model_sql
+from wistia_analytics.transform.channel_sql import render_model_sql
 
 SITES = ("northwind-example.com",)
 R1, R2 = "run-2026-11-20", "run-2026-11-21"

@@ -20,12 +20,12 @@ import pytest
 
 from tests.tables_compare import assert_same_rows
 from tests.transform.fixture_lake import M1, M2, SITE, build, event, media, write_run
+from wistia_analytics.contracts.tables import layer_and_name
 from wistia_analytics.crashpoints import ENV as CRASH_ENV
 from wistia_analytics.lake.layout import LOCK_PATH
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.query.catalog import TABLES, open_catalog
 from wistia_analytics.transform.models import MODELS
-from wistia_analytics.transform.tables import layer_and_name
 
 Snapshot = dict[str, list[tuple[object, ...]]]
 

@@ -18,12 +18,11 @@ import pytest
 from pydantic import SecretStr
 
 from tests.conftest import api_client
+from wistia_analytics.errors import DataQualityError, ExitCode, exit_code_for
 from wistia_analytics.sandbox import Sandbox, SandboxConfig, run_sandbox
 from wistia_analytics.sandbox.ratelimit import SlidingWindowLimiter
 from wistia_analytics.settings import Settings
 from wistia_analytics.wistia import (
-    DataQualityError,
-    ExitCode,
     FatalConfigError,
     NotFoundError,
     RequestBugError,
@@ -31,7 +30,6 @@ from wistia_analytics.wistia import (
     RetryPolicy,
     WistiaClient,
     WistiaError,
-    exit_code_for,
 )
 from wistia_analytics.wistia.client import _MAYBE_DEFECTIVE, DEFECTS_FIELD, _checked_object
 

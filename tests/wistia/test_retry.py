@@ -15,16 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wistia_analytics.wistia import (
-    Action,
-    ExitCode,
-    InvalidJSONError,
-    RetriesExhaustedError,
-    RetryPolicy,
-    WistiaClient,
-    decide,
-    exit_code_for,
-)
+from wistia_analytics.errors import ExitCode, exit_code_for
+from wistia_analytics.wistia import Action, InvalidJSONError, RetriesExhaustedError, RetryPolicy, WistiaClient, decide
 from wistia_analytics.wistia.retry import DEFAULT_RETRY_POLICY, backoff_delay, parse_retry_after
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)

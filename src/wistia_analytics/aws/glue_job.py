@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from wistia_analytics.lake.lock import LakeLockedError
-from wistia_analytics.pipeline.service import run_transform
+from wistia_analytics.pipeline.transform_stage import run_transform
 from wistia_analytics.settings import Settings
-from wistia_analytics.transform.runner import summary
+from wistia_analytics.transform.build import summary
 from wistia_analytics.transform.spark_engine import SparkUnavailableError, local_session
 
 if TYPE_CHECKING:

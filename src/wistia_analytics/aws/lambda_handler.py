@@ -23,11 +23,11 @@ from pydantic import SecretStr
 
 from wistia_analytics.aws import metrics
 from wistia_analytics.aws.secrets import read_token
-from wistia_analytics.ingest.runner import IngestOptions
-from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.runs import RunStatus, latest_runs
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.logs import configure_logging
+from wistia_analytics.pipeline.ingest_stage import run_ingest
 from wistia_analytics.settings import Settings
 
 log = logging.getLogger("wistia_analytics.aws")

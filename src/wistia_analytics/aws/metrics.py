@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wistia_analytics.ingest.runner import IngestResult
-from wistia_analytics.lake.clock import parse_utc
+from wistia_analytics.ingest.ingestor import IngestResult
 from wistia_analytics.lake.runs import RunRecord, RunStatus
+from wistia_analytics.lake.timestamps import parse_utc
 from wistia_analytics.wistia.counters import StatsSnapshot
 
 NAMESPACE = "WistiaAnalytics"

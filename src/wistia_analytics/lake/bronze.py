@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from wistia_analytics.lake.clock import utc_iso
 from wistia_analytics.lake.layout import (
     BRONZE_SUFFIX,
     bronze_file,
@@ -33,6 +32,7 @@ from wistia_analytics.lake.layout import (
     parse_bronze_file,
 )
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.timestamps import utc_iso
 from wistia_analytics.redact import drop_secret_keys
 
 GZIP_LEVEL = 6
@@ -61,7 +61,7 @@ class BronzeFile:
     sha256: str
 
 
-Page = tuple[Sequence[Mapping[str, Any]], Lineage]
+BronzePage = tuple[Sequence[Mapping[str, Any]], Lineage]  # one API page's records and where they came from
 
 
 class BronzeWriter:
@@ -83,7 +83,7 @@ class BronzeWriter:
         """One page of records -> one new part file."""
         return self.write_pages(stream, [(records, lineage)])
 
-    def write_pages(self, stream: str, pages: Sequence[Page]) -> BronzeFile:
+    def write_pages(self, stream: str, pages: Sequence[BronzePage]) -> BronzeFile:
         """Several pages (each with its own lineage) -> one new part file. Empty pages add no lines."""
         check_stream(stream)
         data, count = self.encode(stream, pages)
@@ -96,7 +96,7 @@ class BronzeWriter:
             if self.storage.write_bytes_if_absent(path, data):
                 return BronzeFile(path, stream, self.run_id, part, count, len(data), digest)
 
-    def encode(self, stream: str, pages: Sequence[Page]) -> tuple[bytes, int]:
+    def encode(self, stream: str, pages: Sequence[BronzePage]) -> tuple[bytes, int]:
         """The gzip bytes and line count for `pages` (deterministic: no mtime in the gzip header)."""
         lines: list[str] = []
         for records, lineage in pages:

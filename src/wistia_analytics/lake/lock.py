@@ -40,9 +40,9 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from types import TracebackType
 
-from wistia_analytics.lake.clock import parse_utc, utc_iso, utc_now
 from wistia_analytics.lake.layout import LOCK_DIR, LOCK_PATH, check_run_id
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.timestamps import parse_utc, utc_iso, utc_now
 from wistia_analytics.redact import redact_text
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from enum import StrEnum
 from typing import Any
 
 from wistia_analytics.lake.bronze import BronzeFile
-from wistia_analytics.lake.clock import utc_iso
 from wistia_analytics.lake.layout import RUNS_ROOT, check_run_id, run_file
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.timestamps import utc_iso
 from wistia_analytics.redact import drop_secret_keys, redact_text
 
 MAX_ERRORS = 100  # a run failing on every media must not produce a huge record

@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from wistia_analytics.lake.clock import parse_utc, utc_iso, utc_now
 from wistia_analytics.lake.layout import check_run_id, check_stream, state_file
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.timestamps import parse_utc, utc_iso, utc_now
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1

@@ -37,13 +37,13 @@ from typing import Any
 
 import httpx
 
-from wistia_analytics.lake.clock import parse_utc, utc_iso, utc_now
+from wistia_analytics.errors import ExitCode
 from wistia_analytics.lake.layout import RUNS_ROOT
 from wistia_analytics.lake.runs import RunRecord, RunStatus, load_run, save_run
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.timestamps import parse_utc, utc_iso, utc_now
 from wistia_analytics.redact import redact_text
 from wistia_analytics.settings import Settings
-from wistia_analytics.wistia.errors import ExitCode
 from wistia_analytics.wistia.retry import Action, Outcome, RetryPolicy, decide, describe
 
 log = logging.getLogger(__name__)

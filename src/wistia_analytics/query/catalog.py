@@ -13,12 +13,11 @@ from collections.abc import Iterable
 
 import duckdb
 
+from wistia_analytics.contracts.tables import PUBLISHED_TABLES as TABLES
+from wistia_analytics.contracts.tables import layer_and_name
 from wistia_analytics.lake.mirror import shared_mirror
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.transform.models import MODELS, QUARANTINE_TABLE
-from wistia_analytics.transform.tables import Manifest, TableStore, layer_and_name
-
-TABLES = (*(m.name for m in MODELS), QUARANTINE_TABLE)
+from wistia_analytics.lake.tables import Manifest, TableStore
 
 
 def _quote(value: str) -> str:

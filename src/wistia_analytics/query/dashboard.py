@@ -32,9 +32,9 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.pipeline.status import lake_status
+from wistia_analytics.lake.tables import Manifest, TableStore
 from wistia_analytics.query.catalog import open_catalog, read_root
-from wistia_analytics.transform.tables import Manifest, TableStore
+from wistia_analytics.query.lake_status import lake_status
 
 Granularity = Literal["day", "week", "month"]
 TrendMetric = Literal["plays", "play_rate", "watch_time", "engagement"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
+from wistia_analytics.contracts.sandbox_api import DEFAULT_TOKEN
 from wistia_analytics.sandbox.corruption import ALL_BAD_RECORD_KINDS, BadRecordKind
 
 SizeName = Literal["empty", "tiny", "small", "medium", "large"]
@@ -13,8 +14,6 @@ FaultKind = Literal[
     "http_500", "http_502", "http_503", "http_429", "slow", "timeout", "truncated", "invalid_json", "dropped"
 ]
 
-DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - documented; the sandbox accepts exactly one bearer token
-DEFAULT_PORT = 8765
 ALL_FAULT_KINDS: tuple[FaultKind, ...] = (
     "http_500",
     "http_502",

@@ -23,8 +23,8 @@ from urllib.parse import quote
 import numpy as np
 
 from wistia_analytics.sandbox import vocab
-from wistia_analytics.sandbox.catalog import Media, Project
 from wistia_analytics.sandbox.keys import event_key, mix, visitor_hash, visitor_key
+from wistia_analytics.sandbox.media_catalog import Media, Project
 from wistia_analytics.sandbox.truth import EventRef, SyntheticAccount, VisitorTable, day_of
 
 Json = dict[str, Any]

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from wistia_analytics.sandbox.catalog import Media
 from wistia_analytics.sandbox.clock import SandboxClock
 from wistia_analytics.sandbox.config import SandboxConfig
 from wistia_analytics.sandbox.corruption import BadInputPlan, Entity
 from wistia_analytics.sandbox.keys import decode_event_key, decode_visitor_key
+from wistia_analytics.sandbox.media_catalog import Media
 from wistia_analytics.sandbox.payloads import Json, Renderer
 from wistia_analytics.sandbox.truth import SyntheticAccount, day_of
 

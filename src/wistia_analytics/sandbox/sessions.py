@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wistia_analytics.sandbox.catalog import COHORT_SPAN_DAYS, DAY_SECONDS, HOUR_CDF, Catalog, day_start_ts
 from wistia_analytics.sandbox.keys import session_hashes
+from wistia_analytics.sandbox.media_catalog import COHORT_SPAN_DAYS, DAY_SECONDS, HOUR_CDF, Catalog, day_start_ts
 
 MAX_LATE_SECONDS = 2 * DAY_SECONDS
 _MIN_LATE_SECONDS = 20 * 3600

@@ -15,9 +15,9 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from wistia_analytics.sandbox.catalog import COHORT_SPAN_DAYS, DAY_SECONDS, Catalog, Media, day_start_ts
 from wistia_analytics.sandbox.config import EVENT_RETENTION_DAYS, SandboxConfig
 from wistia_analytics.sandbox.keys import mix_array
+from wistia_analytics.sandbox.media_catalog import COHORT_SPAN_DAYS, DAY_SECONDS, Catalog, Media, day_start_ts
 from wistia_analytics.sandbox.sessions import Cell, generate_cell
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wistia_analytics.transform.channels import CHANNELS
+from wistia_analytics.contracts.channels import CHANNELS
 
 __all__ = ["CHANNELS"]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 
-from wistia_analytics.ingest.streams import STREAMS
+from wistia_analytics.contracts.streams import STREAMS
+from wistia_analytics.contracts.tables import QUARANTINE_TABLE, TABLES_BY_NAME, TableContract
 from wistia_analytics.quality.checks import Check, range_check, references
 
 BRONZE_INPUTS = tuple(f"bronze_{s.name}" for s in STREAMS)
@@ -28,23 +29,37 @@ class Dimension:
 
 @dataclass(frozen=True)
 class Model:
+    """How one table of `contracts/tables.py` is built: its SQL, inputs and checks (key and partition: the contract)."""
+
     name: str
     inputs: tuple[str, ...]
-    key: tuple[str, ...]
-    partition_by: str | None = None
     quarantine_entity: str | None = None  # Silver models that validate: entity name in silver_quarantine
-    merge: bool = False  # incremental run: new Bronze merged into the current table by key
     # Rows that come as one record (a media's whole curve): an incremental merge replaces the whole group.
     merge_group: tuple[str, ...] = ()
     partitioned_inputs: dict[str, str] = field(default_factory=dict)  # input -> its date column
     dimensions: tuple[Dimension, ...] = ()
     checks: tuple[Check, ...] = ()
     nonempty_if: str | None = None  # this input has rows => the table must have rows
-    nullable_key: tuple[str, ...] = ()  # key columns allowed to be NULL (still part of uniqueness)
+
+    @property
+    def contract(self) -> TableContract:
+        return TABLES_BY_NAME[self.name]
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return self.contract.key
+
+    @property
+    def partition_by(self) -> str | None:
+        return self.contract.partition_by
+
+    @property
+    def nullable_key(self) -> tuple[str, ...]:
+        return self.contract.nullable_key
 
     @property
     def layer(self) -> str:
-        return self.name.split("_", 1)[0]
+        return self.contract.layer
 
     def sql(self) -> str:
         return resources.files("wistia_analytics.transform.sql").joinpath(f"{self.name}.sql").read_text()
@@ -73,42 +88,32 @@ MODELS: tuple[Model, ...] = (
     Model(
         "silver_projects",
         ("bronze_projects",),
-        ("project_id",),
         quarantine_entity="project",
-        merge=True,
         nonempty_if="bronze_projects",
     ),
     Model(
         "silver_medias",
         ("bronze_medias",),
-        ("media_id",),
         quarantine_entity="media",
-        merge=True,
         checks=(range_check("duration_seconds", low=0),),
         nonempty_if="bronze_medias",
     ),
     Model(
         "silver_visitors",
         ("bronze_visitors",),
-        ("visitor_key",),
         quarantine_entity="visitor",
-        merge=True,
         checks=(range_check("play_count", low=0), range_check("load_count", low=0)),
     ),
     Model(
         "silver_media_lifetime_stats",
         ("bronze_media_lifetime_stats",),
-        ("media_id",),
         quarantine_entity="media_lifetime_stats",
-        merge=True,
         checks=(range_check("play_count", low=0), references("media_id", "silver_medias", "media_id")),
     ),
     Model(
         "silver_media_daily_stats",
         ("bronze_media_daily_stats",),
-        ("media_id", "stat_date"),
         quarantine_entity="media_daily_stats",
-        merge=True,
         checks=(
             range_check("play_count", low=0),
             range_check("load_count", low=0),
@@ -118,17 +123,13 @@ MODELS: tuple[Model, ...] = (
     Model(
         "silver_media_engagement",
         ("bronze_media_engagement",),
-        ("media_id", "bucket_index"),
         quarantine_entity="media_engagement",
-        merge=True,
         merge_group=("media_id",),
         checks=(range_check("viewers", low=0), references("media_id", "silver_medias", "media_id")),
     ),
     Model(
         "silver_events",
         ("bronze_events", "silver_medias"),
-        ("event_key",),
-        partition_by="event_date",
         quarantine_entity="event",
         dimensions=(_DURATION_DIM,),
         checks=(range_check("percent_viewed", 0, 1), range_check("watch_seconds", low=0)),
@@ -137,8 +138,6 @@ MODELS: tuple[Model, ...] = (
     Model(
         "gold_media_daily",
         ("silver_events", "silver_media_daily_stats", "silver_medias"),
-        ("media_id", "activity_date"),
-        partition_by="activity_date",
         partitioned_inputs={"silver_events": "event_date", "silver_media_daily_stats": "stat_date"},
         dimensions=(_MEDIA_DIM, _MEDIA_DIM_BY_DATE),
         checks=(
@@ -152,8 +151,6 @@ MODELS: tuple[Model, ...] = (
     Model(
         "gold_visitor_media_daily",
         ("silver_events", "silver_medias", "silver_visitors"),
-        ("visitor_key", "media_id", "activity_date"),
-        partition_by="activity_date",
         partitioned_inputs={"silver_events": "event_date"},
         dimensions=(_MEDIA_DIM, _VISITOR_DIM),
         checks=(range_check("avg_percent_viewed", 0, 1),),
@@ -161,31 +158,26 @@ MODELS: tuple[Model, ...] = (
     Model(
         "gold_media_channel_daily",
         ("silver_events",),
-        ("media_id", "activity_date", "channel"),
-        partition_by="activity_date",
         partitioned_inputs={"silver_events": "event_date"},
         checks=(range_check("engagement_rate", 0, 1),),
     ),
     Model(
         "gold_account_daily",
         ("silver_events", "silver_media_daily_stats"),
-        ("activity_date",),
-        partition_by="activity_date",
         partitioned_inputs={"silver_events": "event_date", "silver_media_daily_stats": "stat_date"},
         checks=(range_check("plays", low=0), range_check("engagement_rate", 0, 1)),
     ),
     Model(
         "gold_media_engagement_curve",
         ("silver_media_engagement", "silver_medias"),
-        ("media_id", "bucket_index"),
         checks=(range_check("retention", low=0),),
     ),
     Model(
         "gold_reconciliation",
         ("gold_media_daily", "silver_media_lifetime_stats"),
-        ("media_id", "scope", "activity_date"),
-        nullable_key=("activity_date",),
     ),
 )
 MODELS_BY_NAME = {m.name: m for m in MODELS}
-QUARANTINE_TABLE = "silver_quarantine"
+if set(MODELS_BY_NAME) != set(TABLES_BY_NAME):  # one contract per model, one model per contract
+    raise AssertionError(f"models and table contracts differ: {sorted(set(MODELS_BY_NAME) ^ set(TABLES_BY_NAME))}")
+__all__ = ["MODELS", "MODELS_BY_NAME", "QUARANTINE_TABLE", "Dimension", "Model"]

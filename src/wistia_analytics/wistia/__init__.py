@@ -7,8 +7,6 @@ holds the lenient value readers the transform uses on the records the client ret
 from wistia_analytics.wistia.client import MAX_PER_PAGE, Page, WistiaClient
 from wistia_analytics.wistia.counters import ClientStats, StatsSnapshot
 from wistia_analytics.wistia.errors import (
-    DataQualityError,
-    ExitCode,
     FatalConfigError,
     InvalidJSONError,
     NotFoundError,
@@ -16,7 +14,6 @@ from wistia_analytics.wistia.errors import (
     RetriableError,
     RetriesExhaustedError,
     WistiaError,
-    exit_code_for,
 )
 from wistia_analytics.wistia.pacing import Pacer
 from wistia_analytics.wistia.retry import DEFAULT_RETRY_POLICY, Action, Decision, RetryPolicy, decide
@@ -26,9 +23,7 @@ __all__ = [
     "MAX_PER_PAGE",
     "Action",
     "ClientStats",
-    "DataQualityError",
     "Decision",
-    "ExitCode",
     "FatalConfigError",
     "InvalidJSONError",
     "NotFoundError",
@@ -42,5 +37,4 @@ __all__ = [
     "WistiaClient",
     "WistiaError",
     "decide",
-    "exit_code_for",
 ]

@@ -9,31 +9,19 @@ it reaches these classes, and request parameters are shown redacted.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import IntEnum
-from typing import Any, ClassVar
+from typing import Any
 
+from wistia_analytics.errors import ConfigurationError, ExitCode, UnavailableError, WistiaAnalyticsError
 from wistia_analytics.redact import format_query, redact_params
 
 TOKEN_SETTING = "WISTIA_API_TOKEN"  # noqa: S105 - the name of the setting, not a secret
 
 
-class ExitCode(IntEnum):
-    """Process exit codes a command maps errors to (see `exit_code_for`)."""
-
-    OK = 0
-    FAILURE = 1  # a bug or an unexpected error: look at the message
-    CONFIG = 2  # fix the settings before running again; retrying cannot help
-    PARTIAL = 3  # the run finished, but some items were skipped or failed checks
-    UNAVAILABLE = 4  # the API kept failing after bounded retries: run again later
+class WistiaError(WistiaAnalyticsError):
+    """Base class of every error the Wistia client raises on purpose (under the product's one root)."""
 
 
-class WistiaError(Exception):
-    """Base class of every error the Wistia client raises on purpose."""
-
-    exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
-
-
-class FatalConfigError(WistiaError):
+class FatalConfigError(WistiaError, ConfigurationError):
     """The credentials or settings are wrong (401/403, missing token): stop the run, fix the config."""
 
     exit_code = ExitCode.CONFIG
@@ -44,7 +32,7 @@ class FatalConfigError(WistiaError):
         super().__init__(f"{reason.rstrip('.')}. Check the {setting} setting (environment variable or .env).")
 
 
-class RetriableError(WistiaError):
+class RetriableError(WistiaError, UnavailableError):
     """A transient failure (5xx, throttling, broken connection, unreadable body): trying again may work."""
 
     exit_code = ExitCode.UNAVAILABLE
@@ -69,7 +57,7 @@ class InvalidJSONError(RetriableError):
         )
 
 
-class RetriesExhaustedError(WistiaError):
+class RetriesExhaustedError(WistiaError, UnavailableError):
     """The bounded retries for one request were all used up; `last_cause` is the final failure."""
 
     exit_code = ExitCode.UNAVAILABLE
@@ -138,12 +126,6 @@ class RequestBugError(_RequestError):
         )
 
 
-class DataQualityError(WistiaError):
-    """Reserved for later stages: data that parsed but breaks an invariant (counts, keys, ranges)."""
-
-    exit_code = ExitCode.PARTIAL
-
-
 def error_for_status(
     status: int, *, method: str, path: str, params: Mapping[str, Any] | None, detail: str
 ) -> WistiaError:
@@ -155,12 +137,3 @@ def error_for_status(
     if status == 404:
         return NotFoundError(method=method, path=path, params=params, detail=detail)
     return RequestBugError(method=method, path=path, params=params, status=status, detail=detail)
-
-
-def exit_code_for(exc: BaseException | None) -> int:
-    """The process exit code for the error that ended a command (`None`: success)."""
-    if exc is None:
-        return int(ExitCode.OK)
-    if isinstance(exc, WistiaError):
-        return int(exc.exit_code)
-    return int(ExitCode.FAILURE)

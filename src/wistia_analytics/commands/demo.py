@@ -12,13 +12,14 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from wistia_analytics.ingest.progress import ConsoleProgress, report_console, summary_table
-from wistia_analytics.ingest.runner import IngestOptions
-from wistia_analytics.ingest.service import run_ingest
+from wistia_analytics.commands.console import ConsoleProgress, report_console, summary_table
+from wistia_analytics.commands.transform import transform_table
+from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.logs import configure_logging
-from wistia_analytics.pipeline.cli import transform_table
-from wistia_analytics.pipeline.service import run_transform
+from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
+from wistia_analytics.pipeline.ingest_stage import run_ingest
+from wistia_analytics.pipeline.transform_stage import run_transform
 from wistia_analytics.query.catalog import open_catalog
 from wistia_analytics.sandbox import SIZES
 from wistia_analytics.sandbox.payloads import SITE
@@ -44,7 +45,9 @@ def run_demo(*, size: str, serve: bool = False, port: int = 8501) -> int:
     started = time.monotonic()
     progress = ConsoleProgress()
     with progress:
-        result, client = run_ingest(settings, IngestOptions(command="demo ingest"), progress=progress)
+        result, client = run_ingest(
+            settings, IngestOptions(command="demo ingest"), progress=progress, embedded=open_embedded_sandbox
+        )
     out.print(summary_table(result, client, time.monotonic() - started))
     if result.exit_code not in (0, 3):
         return result.exit_code

@@ -6,12 +6,13 @@ import json
 import logging
 import threading
 import time
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from wistia_analytics.ingest.runner import IngestResult, StreamReport
+from wistia_analytics.ingest.ingestor import IngestResult, StreamReport
 from wistia_analytics.wistia.client import WistiaClient
 
 log = logging.getLogger("wistia_analytics.ingest")
@@ -114,3 +115,13 @@ def summary_json(result: IngestResult) -> str:
             "streams": {n: {k: v for k, v in vars(r).items() if k != "name"} for n, r in result.streams.items()},
         }
     )
+
+
+def simple_table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    """A plain rich table: a title, column names, rows as text."""
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*[str(x) for x in row])
+    return table

@@ -1,9 +1,9 @@
-"""Ingestion as one call, for every entry point (the CLI today; the pipeline and the Lambda later)."""
+"""The ingest stage as one call for every entry point (CLI, demo, schedule, the ingest Lambda): source by setting."""
 
 from __future__ import annotations
 
-from wistia_analytics.ingest.runner import IngestOptions, Ingestor, IngestResult, ProgressSink
-from wistia_analytics.ingest.source import open_source
+from wistia_analytics.ingest.ingestor import IngestOptions, Ingestor, IngestResult, ProgressSink
+from wistia_analytics.ingest.source import EmbeddedSource, open_source
 from wistia_analytics.ingest.windows import WindowPolicy
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.settings import Settings
@@ -17,11 +17,15 @@ def run_ingest(
     storage: Storage | None = None,
     progress: ProgressSink | None = None,
     timeout: float = 30.0,
+    embedded: EmbeddedSource | None = None,
 ) -> tuple[IngestResult, WistiaClient]:
-    """Resolve the source, build the client and run one ingestion; raises on fatal config or a held lock."""
+    """Resolve the source, build the client and run one ingestion; raises on fatal config or a held lock.
+
+    `embedded`: the built-in API to start when no token is set (None: a missing token is a config error).
+    """
     storage = storage or Storage.from_uri(settings.lake_uri)
     with (
-        open_source(settings, storage, today=options.today) as source,
+        open_source(settings, storage, today=options.today, embedded=embedded) as source,
         WistiaClient(
             source.base_url, source.token, requests_per_minute=source.requests_per_minute, timeout=timeout
         ) as client,

@@ -1,6 +1,6 @@
 """`wistia-analytics schedule`: the pipeline every interval on one machine, for users without a cloud account.
 
-Each tick runs exactly what `wistia-analytics run` runs (`pipeline.cli.run_command`, so the same run records),
+Each tick runs exactly what `wistia-analytics run` runs (`commands.run.run_command`, so the same run records),
 then the alerting hook (`pipeline.alerts.after_run`). Ticks are aligned on multiples of the interval since the
 Unix epoch in UTC (``--every 1h`` runs at every full hour, ``1d`` at midnight UTC) so that restarts and several
 machines agree on when runs happen; the first tick runs at start.
@@ -19,24 +19,22 @@ import json
 import logging
 import re
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
-from wistia_analytics.lake.clock import utc_iso, utc_now
+from wistia_analytics.errors import ExitCode
 from wistia_analytics.lake.lock import LakeLock, LakeLockedError
 from wistia_analytics.lake.runs import RunStatus, new_run_id
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.logs import configure_logging
+from wistia_analytics.lake.timestamps import utc_iso, utc_now
 from wistia_analytics.pipeline.alerts import AlertOutcome, after_run, known_secrets, records_since
 from wistia_analytics.redact import redact_text
 from wistia_analytics.settings import Settings
-from wistia_analytics.wistia.errors import ExitCode
 
 log = logging.getLogger(__name__)
 
@@ -238,32 +236,3 @@ def finishing_on_signal(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def schedule_command(*, every: timedelta, max_ticks: int | None, today: date | None, engine: str = "duckdb") -> int:
-    """The `schedule` command: settings, logging, signals, then the loop; exit codes as `run`'s."""
-    from wistia_analytics.pipeline.cli import run_command  # the very function `wistia-analytics run` calls
-
-    try:
-        settings = Settings()
-    except ValueError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return int(ExitCode.CONFIG)
-    level = "INFO" if settings.log_format == "json" else "WARNING"
-    configure_logging(settings.log_format, level, secrets=known_secrets(settings))
-    scheduler = Scheduler(
-        settings,
-        lambda: run_command(full_rebuild=False, today=today, wait=0.0, engine=engine),
-        every=every,
-        max_ticks=max_ticks,
-        echo=lambda text: print(text, flush=True),
-    )
-    with finishing_on_signal(scheduler.stop):
-        if max_ticks != 1:
-            alerting = "alerts to ALERT_WEBHOOK_URL" if settings.alert_webhook_url else "no ALERT_WEBHOOK_URL set"
-            print(
-                f"schedule: `run` every {describe_interval(every)} on lake {scheduler.storage.uri('')}, aligned to "
-                f"UTC multiples of the interval; {alerting}; Ctrl-C finishes the current run and stops",
-                flush=True,
-            )
-        return scheduler.loop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from wistia_analytics.ingest.streams import STREAMS
+from wistia_analytics.contracts.streams import STREAMS
 from wistia_analytics.lake.runs import latest_runs
 from wistia_analytics.lake.state import StateStore
 from wistia_analytics.lake.storage import Storage

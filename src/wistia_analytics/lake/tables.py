@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wistia_analytics.contracts.tables import layer_and_name
 from wistia_analytics.lake.storage import Storage
 
 UNPARTITIONED = ""
@@ -35,14 +36,6 @@ KEEP_VERSIONS = 3  # older versions' files are deleted after this many newer one
 GRACE_SECONDS = 3600.0  # ...and once superseded this long ago (Athena's default query timeout is 30 min)
 SYMLINK_DIR = "_symlink_format_manifest"
 _VERSION_STAMP = "%Y%m%dT%H%M%S"
-
-
-def layer_and_name(table: str) -> tuple[str, str]:
-    """``silver_events`` -> (``silver``, ``events``)."""
-    layer, _, name = table.partition("_")
-    if layer not in ("silver", "gold") or not name:
-        raise ValueError(f"not a Silver/Gold table name: {table!r}")
-    return layer, name
 
 
 def table_dir(table: str) -> str:

@@ -8,20 +8,22 @@ import time
 from rich.console import Console
 from rich.markup import escape
 
-from wistia_analytics.ingest.progress import (
+from wistia_analytics.commands.console import (
     ConsoleProgress,
     LogProgress,
     report_console,
     summary_json,
     summary_table,
 )
-from wistia_analytics.ingest.runner import IngestOptions
-from wistia_analytics.ingest.service import run_ingest
-from wistia_analytics.ingest.streams import STREAMS_BY_NAME
+from wistia_analytics.contracts.streams import STREAMS_BY_NAME
+from wistia_analytics.errors import ExitCode
+from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.lock import LakeLockedError
 from wistia_analytics.logs import configure_logging
+from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
+from wistia_analytics.pipeline.ingest_stage import run_ingest
 from wistia_analytics.settings import Settings
-from wistia_analytics.wistia.errors import ExitCode, FatalConfigError
+from wistia_analytics.wistia.errors import FatalConfigError
 
 
 def ingest_command(options: IngestOptions, log_format: str | None) -> int:
@@ -44,9 +46,9 @@ def ingest_command(options: IngestOptions, log_format: str | None) -> int:
     try:
         if isinstance(progress, ConsoleProgress):
             with progress:
-                result, client = run_ingest(settings, options, progress=progress)
+                result, client = run_ingest(settings, options, progress=progress, embedded=open_embedded_sandbox)
         else:
-            result, client = run_ingest(settings, options, progress=progress)
+            result, client = run_ingest(settings, options, progress=progress, embedded=open_embedded_sandbox)
     except FatalConfigError as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
         return int(ExitCode.CONFIG)

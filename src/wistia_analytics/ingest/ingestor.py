@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
+from wistia_analytics.contracts.streams import LoadMode, Stream, select_streams
 from wistia_analytics.crashpoints import crash_point
-from wistia_analytics.ingest.streams import LoadMode, Stream, select_streams
+from wistia_analytics.errors import ExitCode
 from wistia_analytics.ingest.windows import Window, WindowPolicy, events_floor
 from wistia_analytics.lake.bronze import BronzeFile, BronzeWriter, Lineage
-from wistia_analytics.lake.clock import utc_iso
 from wistia_analytics.lake.lock import holding_lake
 from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, new_run_id, save_run, start_run
 from wistia_analytics.lake.state import StateStore
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.timestamps import utc_iso
 from wistia_analytics.wistia.client import WistiaClient
 from wistia_analytics.wistia.errors import (
-    ExitCode,
     FatalConfigError,
     NotFoundError,
     RequestBugError,

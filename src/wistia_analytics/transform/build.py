@@ -20,18 +20,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from wistia_analytics.contracts.streams import STREAMS
 from wistia_analytics.crashpoints import crash_point
-from wistia_analytics.ingest.streams import STREAMS
 from wistia_analytics.lake.bronze import list_bronze_files
 from wistia_analytics.lake.lock import holding_lake
 from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, new_run_id, start_run
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.tables import UNPARTITIONED, Manifest, TableStore, new_version, version_dir
 from wistia_analytics.quality.checks import CheckResult, key_checks, run_checks
-from wistia_analytics.transform.channels import render_model_sql
+from wistia_analytics.transform.channel_sql import render_model_sql
 from wistia_analytics.transform.engine import Engine
 from wistia_analytics.transform.models import MODELS, QUARANTINE_TABLE, Dimension, Model
 from wistia_analytics.transform.state import TransformState
-from wistia_analytics.transform.tables import UNPARTITIONED, Manifest, TableStore, new_version, version_dir
 
 log = logging.getLogger(__name__)
 HELPER_COLUMNS = ("reject_reason", "record", "record_key")

@@ -1,4 +1,4 @@
-"""Stage entry points shared by the CLI, the demo and the cloud handlers (the Glue job calls `run_transform`)."""
+"""The transform stage as one call for every entry point (CLI, demo, schedule, the Glue job): engine by setting."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.settings import Settings
+from wistia_analytics.transform.build import TransformResult, TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
 from wistia_analytics.transform.engine import Engine
-from wistia_analytics.transform.runner import TransformResult, TransformRunner
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

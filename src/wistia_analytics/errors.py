@@ -1,0 +1,77 @@
+"""The product's one error root, with the exit code each error carries.
+
+Every error we raise on purpose derives from `WistiaAnalyticsError` and is named for what the caller should do
+about it (fix the settings, retry later, wait for the lake, file a bug), the way singer-sdk names its API
+errors. Commands never choose an exit code by hand: they return `error.exit_code`, so the codes documented in
+docs/ingestion.md are decided here and only here.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import ClassVar
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; each error class carries one of them."""
+
+    OK = 0
+    FAILURE = 1  # a bug or an unexpected error: look at the message
+    CONFIG = 2  # fix the settings before running again; retrying cannot help
+    PARTIAL = 3  # the run finished, but some items were skipped or failed checks
+    UNAVAILABLE = 4  # the API (or the lake) kept failing or was busy: run again later
+
+
+class WistiaAnalyticsError(Exception):
+    """Root of every error the product raises on purpose; `exit_code` tells the command how to end."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
+
+
+class ConfigurationError(WistiaAnalyticsError):
+    """A setting, an option or the environment is wrong: fix it before running again (retrying cannot help)."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class MissingDependencyError(ConfigurationError):
+    """An optional package (an extra) that this setting needs is not installed: install the extra named."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(f"{what} needs the '{extra}' extra: pip install 'wistia-analytics[{extra}]'")
+
+
+class NoLakeError(ConfigurationError):
+    """The lake the settings point at holds nothing yet: ingest first."""
+
+    def __init__(self, lake: str) -> None:
+        self.lake = lake
+        super().__init__(f"no lake at {lake}: run `wistia-analytics ingest` first")
+
+
+class UnavailableError(WistiaAnalyticsError):
+    """Something outside us is busy or down (the API, the lake's lock, an engine): run again later."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class DataQualityError(WistiaAnalyticsError):
+    """The run finished but what it produced failed checks: the previous published version stays current."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+class InternalError(WistiaAnalyticsError):
+    """A broken invariant of our own: a bug to report, never the user's fault."""
+
+    exit_code = ExitCode.FAILURE
+
+
+def exit_code_for(exc: BaseException | None) -> int:
+    """The process exit code for the error that ended a command (`None`: success; not ours: a bug)."""
+    if exc is None:
+        return int(ExitCode.OK)
+    if isinstance(exc, WistiaAnalyticsError):
+        return int(exc.exit_code)
+    return int(ExitCode.FAILURE)
