@@ -40,6 +40,7 @@ sandbox: $(STAMP) ## Serve the sandbox Wistia API on 127.0.0.1:8765 (small accou
 
 test: $(STAMP) sam-venv chromium ## Run the whole test suite (lint and types included)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadfile --durations=15  # two workers: much of the suite waits on subprocesses, HTTP and Spark
 
@@ -48,9 +49,10 @@ chromium: ## Install Debian's Chromium for the browser tests (never a downloaded
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-lint: $(STAMP) ## ruff + mypy + cfn-lint
+lint: $(STAMP) ## ruff + import contracts (layers) + mypy + cfn-lint
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/cfn-lint infra/template.yaml
 
