@@ -7,7 +7,7 @@ from wistia_analytics.contracts.channels import CHANNELS
 __all__ = ["CHANNELS"]
 
 # The sandbox draws traffic in the product's channel vocabulary (defined once, with the rules, in
-# transform/channels.py). The transform derives the channel back from each embed URL; the sandbox never sends
+# contracts/channels.py). The transform derives the channel back from each embed URL; the sandbox never sends
 # the channel itself.
 CHANNEL_BASE_WEIGHTS: tuple[float, ...] = (0.15, 0.09, 0.10, 0.05, 0.07, 0.17, 0.15, 0.17, 0.05)
 

@@ -7,7 +7,7 @@
 -- duration_seconds comes from silver_medias (LEFT JOIN: NULL when the media is unknown), and so does
 -- watch_seconds = percent_viewed * duration_seconds. The hash-identity placeholder is TRUE when
 -- HASH_VISITOR_IDENTITY=true (visitor_email becomes md5(lower(email))); the channel placeholder becomes the
--- CASE of transform/channels.py.
+-- CASE of contracts/channels.py (rendered by transform/channel_sql.py).
 WITH parsed AS (
     SELECT
         nullif(json_extract_string(record, '$.event_key'), '') AS event_key,
