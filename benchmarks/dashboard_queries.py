@@ -6,7 +6,7 @@ Bronze that `benchmarks.bronze_generator` generates for `$WISTIA_BENCH_DASHBOARD
 cached under `$WISTIA_BENCH_CACHE/dashboard-gold-<bronze key>`. With `WISTIA_BENCH_DASHBOARD_EVENTS=small` it is
 the small sandbox account (~100,000 events) ingested over HTTP and transformed, in a temporary folder.
 
-1. Query functions (`wistia_analytics.query.dashboard`), in a fresh process: `open_gold`, then each function
+1. Query functions (`wistia_analytics.dashboard.metrics`), in a fresh process: `open_gold`, then each function
    over a set of filter scenarios; cold = first call of that query shape in the process (Parquet footers not
    yet read by DuckDB; the OS page cache is whatever earlier steps left), warm = median of 5 more calls.
 2. Server-side renders: the Streamlit page run by `AppTest` in a fresh process (empty Streamlit caches): the
@@ -129,20 +129,30 @@ def _rss_mib() -> int:
 
 
 def child_queries(lake: str, mode: str) -> dict[str, Any]:
+    from wistia_analytics.dashboard.gold import DATE_PARTITIONED, open_gold
+    from wistia_analytics.dashboard.metrics import (
+        Filters,
+        by_channel,
+        kpis,
+        retention_curve,
+        top_media,
+        top_visitors,
+        trend,
+    )
+    from wistia_analytics.dashboard.trust import trust
     from wistia_analytics.lake.storage import Storage
-    from wistia_analytics.query import dashboard as q
 
     storage = Storage.from_uri(lake)
     started = time.perf_counter()
-    gold = q.open_gold(storage, hot="off")
+    gold = open_gold(storage, hot="off")
     open_ms = (time.perf_counter() - started) * 1000
     rss_before = _rss_mib()
     if mode == "in-memory":
         gold.hot.build(gold.con)
         assert gold.hot.ready.is_set(), gold.hot.error
-    top = q.top_media(gold, q.Filters(gold.first_day, gold.last_day), rank_by="plays", limit=1).rows[0]
+    top = top_media(gold, Filters(gold.first_day, gold.last_day), rank_by="plays", limit=1).rows[0]
     project = next(p for p, _ in gold.projects)
-    base = q.Filters(gold.last_day - timedelta(days=29), gold.last_day)
+    base = Filters(gold.last_day - timedelta(days=29), gold.last_day)
     scenarios = {
         "30d": base,
         "7d": replace(base, start=gold.last_day - timedelta(days=6)),
@@ -158,13 +168,13 @@ def child_queries(lake: str, mode: str) -> dict[str, Any]:
         "all, 1 project": replace(base, start=gold.first_day, project_ids=(project,)),
         "200d (custom)": replace(base, start=gold.last_day - timedelta(days=199)),
     }
-    functions: dict[str, Callable[[q.Filters], object]] = {
-        "kpis": lambda f: q.kpis(gold, f),
-        "trend (day, plays)": lambda f: q.trend(gold, f, "day", "plays"),
-        "trend (week, engagement)": lambda f: q.trend(gold, f, "week", "engagement"),
-        "top_media": lambda f: q.top_media(gold, f),
-        "top_visitors": lambda f: q.top_visitors(gold, f),
-        "by_channel": lambda f: q.by_channel(gold, f),
+    functions: dict[str, Callable[[Filters], object]] = {
+        "kpis": lambda f: kpis(gold, f),
+        "trend (day, plays)": lambda f: trend(gold, f, "day", "plays"),
+        "trend (week, engagement)": lambda f: trend(gold, f, "week", "engagement"),
+        "top_media": lambda f: top_media(gold, f),
+        "top_visitors": lambda f: top_visitors(gold, f),
+        "by_channel": lambda f: by_channel(gold, f),
     }
     rows = []
     for name, f in scenarios.items():
@@ -172,12 +182,12 @@ def child_queries(lake: str, mode: str) -> dict[str, Any]:
             cold = _ms(lambda fn=fn, f=f: fn(f))  # type: ignore[misc]
             warm = statistics.median(_ms(lambda fn=fn, f=f: fn(f)) for _ in range(WARM_ROUNDS))  # type: ignore[misc]
             rows.append({"scenario": name, "function": fn_name, "cold_ms": cold, "warm_ms": warm})
-    curve_cold = _ms(lambda: q.retention_curve(gold, top.media_id))
-    curve_warm = statistics.median(_ms(lambda: q.retention_curve(gold, top.media_id)) for _ in range(WARM_ROUNDS))
-    trust_ms = _ms(lambda: q.trust(storage, gold))
+    curve_cold = _ms(lambda: retention_curve(gold, top.media_id))
+    curve_warm = statistics.median(_ms(lambda: retention_curve(gold, top.media_id)) for _ in range(WARM_ROUNDS))
+    trust_ms = _ms(lambda: trust(storage, gold))
     sizes = {
         t: int(gold.con.execute(f"SELECT count(*) FROM gold.{t.removeprefix('gold_')}").fetchone()[0])  # type: ignore[index]
-        for t in q.DATE_PARTITIONED
+        for t in DATE_PARTITIONED
     }
     return {
         "mode": mode,
@@ -205,10 +215,10 @@ def _fetch(con: Any, sql: str, params: Sequence[object]) -> object:
 def child_proposal(lake: str) -> dict[str, Any]:
     """Prototype of `gold_visitor_media_daily.visitor_id`: the Parquet-path visitor queries grouping on the string
     key vs on the integer id, on one prototype file holding both (sorted by day, as Gold writes it)."""
+    from wistia_analytics.dashboard.gold import open_gold
     from wistia_analytics.lake.storage import Storage
-    from wistia_analytics.query import dashboard as q
 
-    gold = q.open_gold(Storage.from_uri(lake), hot="off")
+    gold = open_gold(Storage.from_uri(lake), hot="off")
     con = gold.con
     with tempfile.TemporaryDirectory(prefix="bench-visitor-id-") as tmp:
         path = f"{tmp}/visitor_media_daily.parquet"
@@ -247,11 +257,11 @@ def child_proposal(lake: str) -> dict[str, Any]:
 def child_renders(lake: str) -> list[dict[str, Any]]:
     from streamlit.testing.v1 import AppTest
 
+    from wistia_analytics.dashboard.gold import open_gold
     from wistia_analytics.dashboard.server import APP
     from wistia_analytics.lake.storage import Storage
-    from wistia_analytics.query import dashboard as q
 
-    gold = q.open_gold(Storage.from_uri(lake), hot="off")  # only to pick medias and a project to select
+    gold = open_gold(Storage.from_uri(lake), hot="off")  # only to pick medias and a project to select
     medias, project = [m.media_id for m in gold.medias[:2]], gold.projects[0][0]
     gold.close()
     os.environ["LAKE_URI"] = lake

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from tests.transform.fixture_lake import M1, SITE, build, event, media, project, visitor, write_run
+from wistia_analytics.dashboard.gold import Gold, open_gold
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.query import dashboard as q
 from wistia_analytics.transform.build import TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
 
@@ -89,6 +89,19 @@ def third_run_pages() -> list[tuple[str, list[dict[str, Any]], str, dict[str, An
     ]
 
 
+def approx(expected: object) -> object:
+    """`pytest.approx` that also compares tuples inside lists and dicts (floats to 1e-9)."""
+    if isinstance(expected, list):
+        return [approx(e) for e in expected]
+    if isinstance(expected, tuple):
+        return tuple(approx(e) for e in expected)
+    if isinstance(expected, dict):
+        return {k: approx(v) for k, v in expected.items()}
+    if isinstance(expected, float | int) and not isinstance(expected, bool):
+        return pytest.approx(expected, abs=1e-9)
+    return expected
+
+
 def build_gold_lake(root: Path) -> Storage:
     storage = Storage.from_uri(str(root))
     build(storage)
@@ -111,9 +124,9 @@ def gold_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session", params=["parquet", "in-memory"])
-def gold(gold_lake: Path, request: pytest.FixtureRequest) -> Iterator[q.Gold]:
+def gold(gold_lake: Path, request: pytest.FixtureRequest) -> Iterator[Gold]:
     """The lake opened twice: queries on the Parquet files, and on the in-memory copy (same answers)."""
-    handle = q.open_gold(Storage.from_uri(str(gold_lake)), hot="off" if request.param == "parquet" else "now")
+    handle = open_gold(Storage.from_uri(str(gold_lake)), hot="off" if request.param == "parquet" else "now")
     assert handle.hot.ready.is_set() == (request.param == "in-memory"), handle.hot.error
     yield handle
     handle.close()

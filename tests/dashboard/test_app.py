@@ -14,9 +14,14 @@ from streamlit.testing.v1 import AppTest
 from tests.dashboard.conftest import M3, P1, P2, build_gold_lake
 from tests.transform.fixture_lake import M1, M2, build
 from wistia_analytics.dashboard.help import METRICS_MD, kpi_help
+from wistia_analytics.dashboard.metrics import (
+    NO_LOADS_PER_CHANNEL,
+    NO_PLAY_RATE_PER_CHANNEL,
+    NO_VISITOR_CHANNEL,
+    NO_VISITORS_PER_CHANNEL,
+)
 from wistia_analytics.dashboard.server import APP
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.query import dashboard as q
 
 WHOLE_LAKE = {
     "Total Plays": "8",
@@ -167,9 +172,9 @@ def test_channel_filter_says_which_figures_cannot_apply(app: AppTest) -> None:
         "Unique Visitors": "—",
     }
     text = captions(at)
-    for reason in (q.NO_LOADS_PER_CHANNEL, q.NO_PLAY_RATE_PER_CHANNEL, q.NO_VISITORS_PER_CHANNEL):
+    for reason in (NO_LOADS_PER_CHANNEL, NO_PLAY_RATE_PER_CHANNEL, NO_VISITORS_PER_CHANNEL):
         assert reason in text
-    assert q.NO_VISITOR_CHANNEL in [i.value for i in at.info]  # top visitors: no channel in Gold
+    assert NO_VISITOR_CHANNEL in [i.value for i in at.info]  # top visitors: no channel in Gold
     assert url(at) == {"range": "30d", "channel": "facebook", "curve": M3}
     at.multiselect(key="project").set_value([P1])
     run(at)

@@ -23,6 +23,8 @@ import pytest
 
 from tests.tables_compare import assert_same_rows
 from wistia_analytics.contracts.tables import layer_and_name
+from wistia_analytics.dashboard.gold import open_gold
+from wistia_analytics.dashboard.metrics import Filters, kpis
 from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.bronze import read_bronze_file
 from wistia_analytics.lake.state import StateStore
@@ -30,7 +32,6 @@ from wistia_analytics.lake.storage import LocalStorage, Storage
 from wistia_analytics.lake.tables import TableStore, symlink_manifest_path
 from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
 from wistia_analytics.pipeline.ingest_stage import run_ingest
-from wistia_analytics.query import dashboard as q
 from wistia_analytics.query.catalog import TABLES, open_catalog
 from wistia_analytics.sandbox import SandboxConfig, run_sandbox
 from wistia_analytics.settings import Settings
@@ -206,10 +207,10 @@ def test_transform_status_and_query_commands_on_s3(lakes: Lakes, tmp_path: Path)
 def test_dashboard_reads_the_s3_lake(lakes: Lakes) -> None:
     values = {}
     for kind, storage in (("s3", lakes.s3), ("local", lakes.local)):
-        gold = q.open_gold(storage, hot="off")
+        gold = open_gold(storage, hot="off")
         try:
-            f = q.Filters(gold.first_day, gold.last_day)
-            k = q.kpis(gold, f)
+            f = Filters(gold.first_day, gold.last_day)
+            k = kpis(gold, f)
             values[kind] = (gold.first_day, gold.last_day, k.plays.value, k.unique_visitors.value, len(gold.medias))
         finally:
             gold.close()

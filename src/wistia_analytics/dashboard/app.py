@@ -1,11 +1,11 @@
 """The marketing dashboard: a Streamlit page over Gold (`streamlit run app.py`, or `wistia-analytics dashboard`).
 
-Layout and widgets only: every number comes from `wistia_analytics.query.dashboard` (the one data-access
-module), through `st.cache_data` (results, keyed by the lake's Gold versions and the filters) and
-`st.cache_resource` (one DuckDB catalog per Gold version, shared by every session). The filters live in the
-URL's query parameters, so a view can be shared: every control round-trips through them (`URL_CHOICES`,
-`URL_FLAGS`, `URL_LISTS` below name them; `docs/dashboard.md` lists them). A parameter at its default is left out,
-except `range`.
+Layout and widgets only: every number comes from the dashboard's data layer (`gold` opens the published Gold,
+`metrics` queries it, `trust` says how far to trust it, `formatting` writes figures for people), through
+`st.cache_data` (results, keyed by the lake's Gold versions and the filters) and `st.cache_resource` (one DuckDB
+catalog per Gold version, shared by every session). The filters live in the URL's query parameters, so a view
+can be shared: every control round-trips through them (`URL_CHOICES`, `URL_FLAGS`, `URL_LISTS` below name them;
+`docs/dashboard.md` lists them). A parameter at its default is left out, except `range`.
 """
 
 from __future__ import annotations
@@ -21,29 +21,43 @@ from typing import Any, TypeVar
 import altair as alt
 import streamlit as st
 
+from wistia_analytics.dashboard.formatting import format_change, format_kpi
+from wistia_analytics.dashboard.gold import Gold, GoldUnavailableError, lake_versions, open_gold
 from wistia_analytics.dashboard.help import METRICS_MD, kpi_help, section
+from wistia_analytics.dashboard.metrics import (
+    GRANULARITIES,
+    OTHER_SERIES,
+    TREND_METRICS,
+    ChannelRow,
+    CurvePoint,
+    Filters,
+    Granularity,
+    Kpis,
+    TopMedia,
+    TopVisitors,
+    Trend,
+    TrendMetric,
+    by_channel,
+    kpis,
+    retention_curve,
+    top_media,
+    top_visitors,
+    trend,
+)
+from wistia_analytics.dashboard.presets import CUSTOM, DEFAULT_PRESET, PRESET_LABELS, preset_range
+from wistia_analytics.dashboard.rankings import RANKINGS, RankBy
+from wistia_analytics.dashboard.trust import Trust, trust
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.query import dashboard as q
 from wistia_analytics.settings import Settings
 
-PRESETS: dict[str, str] = {
-    "7d": "7 days",
-    "30d": "30 days",
-    "90d": "90 days",
-    "365d": "365 days",
-    "all": "All time",
-    "custom": "Custom",
-}
-PRESET_DAYS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
-DEFAULT_PRESET = "30d"
-GRANULARITY_LABELS: dict[q.Granularity, str] = {"day": "Day", "week": "Week", "month": "Month"}
-METRIC_LABELS: dict[q.TrendMetric, str] = {
+GRANULARITY_LABELS: dict[Granularity, str] = {"day": "Day", "week": "Week", "month": "Month"}
+METRIC_LABELS: dict[TrendMetric, str] = {
     "plays": "Plays",
     "play_rate": "Play rate",
     "watch_time": "Watch time (h)",
     "engagement": "Engagement",
 }
-RANK_LABELS: dict[q.RankBy, str] = {"engagement": "Engagement", "plays": "Plays", "watch_time": "Watch time"}
+RANK_LABELS: dict[RankBy, str] = {"engagement": "Engagement", "plays": "Plays", "watch_time": "Watch time"}
 CHANNEL_LABELS = {
     "facebook": "Facebook",
     "youtube": "YouTube",
@@ -63,12 +77,12 @@ NO_CHANGE = "no data before"  # the delta of a KPI whose previous period has no 
 # The URL's query parameters: each is also the key of the widget it sets (start/end: the custom range `dates`).
 # Single-choice controls: parameter -> (allowed values, default).
 URL_CHOICES: dict[str, tuple[tuple[object, ...], object]] = {
-    "range": (tuple(PRESETS), DEFAULT_PRESET),
-    "gran": (q.GRANULARITIES, "day"),
-    "metric": (q.TREND_METRICS, "plays"),
-    "rank_media": (q.RANKINGS, "engagement"),
+    "range": (tuple(PRESET_LABELS), DEFAULT_PRESET),
+    "gran": (GRANULARITIES, "day"),
+    "metric": (TREND_METRICS, "plays"),
+    "rank_media": (RANKINGS, "engagement"),
     "rows_media": (ROW_CHOICES, TOP_ROWS),
-    "rank_visitors": (q.RANKINGS, "engagement"),
+    "rank_visitors": (RANKINGS, "engagement"),
     "rows_visitors": (ROW_CHOICES, TOP_ROWS),
 }
 # The single-choice controls keep their value in `VIEW_KEY` (plain session state, never dropped by Streamlit) and
@@ -109,17 +123,17 @@ Versions = tuple[tuple[str, str], ...]
 @st.cache_data(ttl=15, refresh_mode="background", show_spinner=False)
 def gold_versions(lake_uri: str) -> Versions:
     """Re-read at most every 15 s (in the background: nobody waits for it)."""
-    return q.lake_versions(Storage.from_uri(lake_uri))
+    return lake_versions(Storage.from_uri(lake_uri))
 
 
-def _release(gold: q.Gold) -> None:
+def _release(gold: Gold) -> None:
     gold.close()
 
 
 @st.cache_resource(max_entries=2, show_spinner=False, on_release=_release)
-def gold_handle(lake_uri: str, versions: Versions) -> q.Gold:
+def gold_handle(lake_uri: str, versions: Versions) -> Gold:
     """One catalog per Gold version, shared by every session (its in-memory copy starts after the first page)."""
-    return q.open_gold(Storage.from_uri(lake_uri), hot="later")
+    return open_gold(Storage.from_uri(lake_uri), hot="later")
 
 
 def _timed(name: str, fn: Callable[[], T]) -> T:
@@ -133,33 +147,31 @@ def _timed(name: str, fn: Callable[[], T]) -> T:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_kpis(lake_uri: str, versions: Versions, f: q.Filters) -> q.Kpis:
-    return q.kpis(gold_handle(lake_uri, versions), f)
+def cached_kpis(lake_uri: str, versions: Versions, f: Filters) -> Kpis:
+    return kpis(gold_handle(lake_uri, versions), f)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_trend(
-    lake_uri: str, versions: Versions, f: q.Filters, granularity: q.Granularity, metric: q.TrendMetric
-) -> q.Trend:
-    return q.trend(gold_handle(lake_uri, versions), f, granularity, metric)
+def cached_trend(lake_uri: str, versions: Versions, f: Filters, granularity: Granularity, metric: TrendMetric) -> Trend:
+    return trend(gold_handle(lake_uri, versions), f, granularity, metric)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_top_media(lake_uri: str, versions: Versions, f: q.Filters, rank_by: q.RankBy, limit: int) -> q.TopMedia:
-    return q.top_media(gold_handle(lake_uri, versions), f, rank_by=rank_by, limit=limit)
+def cached_top_media(lake_uri: str, versions: Versions, f: Filters, rank_by: RankBy, limit: int) -> TopMedia:
+    return top_media(gold_handle(lake_uri, versions), f, rank_by=rank_by, limit=limit)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def cached_top_visitors(
     lake_uri: str,
     versions: Versions,
-    f: q.Filters,
-    rank_by: q.RankBy,
+    f: Filters,
+    rank_by: RankBy,
     limit: int,
     min_plays: int,
     identified_only: bool,
-) -> q.TopVisitors:
-    return q.top_visitors(
+) -> TopVisitors:
+    return top_visitors(
         gold_handle(lake_uri, versions),
         f,
         rank_by=rank_by,
@@ -170,32 +182,24 @@ def cached_top_visitors(
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_curve(lake_uri: str, versions: Versions, media_id: str) -> tuple[q.CurvePoint, ...]:
-    return q.retention_curve(gold_handle(lake_uri, versions), media_id)
+def cached_curve(lake_uri: str, versions: Versions, media_id: str) -> tuple[CurvePoint, ...]:
+    return retention_curve(gold_handle(lake_uri, versions), media_id)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_channels(lake_uri: str, versions: Versions, f: q.Filters) -> tuple[q.ChannelRow, ...]:
-    return q.by_channel(gold_handle(lake_uri, versions), f)
+def cached_channels(lake_uri: str, versions: Versions, f: Filters) -> tuple[ChannelRow, ...]:
+    return by_channel(gold_handle(lake_uri, versions), f)
 
 
 @st.cache_data(ttl=60, refresh_mode="background", show_spinner=False)
-def cached_trust(lake_uri: str, versions: Versions) -> q.Trust:
-    return q.trust(Storage.from_uri(lake_uri), gold_handle(lake_uri, versions))
+def cached_trust(lake_uri: str, versions: Versions) -> Trust:
+    return trust(Storage.from_uri(lake_uri), gold_handle(lake_uri, versions))
 
 
 # ---- filters and the URL --------------------------------------------------------------------------------
 
 
-def preset_range(preset: str, gold: q.Gold) -> tuple[date, date]:
-    """Presets end on the last day with data in Gold (not the wall clock), so a view is stable and full."""
-    if preset == "all":
-        return gold.first_day, gold.last_day
-    days = PRESET_DAYS.get(preset, PRESET_DAYS[DEFAULT_PRESET])
-    return gold.last_day - timedelta(days=days - 1), gold.last_day
-
-
-def _clamp(day: date, gold: q.Gold) -> date:
+def _clamp(day: date, gold: Gold) -> date:
     return min(max(day, gold.first_day), gold.last_day)
 
 
@@ -218,7 +222,7 @@ def _min_plays(value: str | None) -> int:
         return 1
 
 
-def load_url_state(gold: q.Gold) -> None:
+def load_url_state(gold: Gold) -> None:
     """Once per session: every widget starts from the URL's query parameters (unknown values are ignored).
 
     The widgets take their initial values from here only, so an opened URL shows exactly the view that wrote
@@ -231,8 +235,8 @@ def load_url_state(gold: q.Gold) -> None:
     ss, params = st.session_state, st.query_params
     view = {key: _choice(params.get(key), options, default) for key, (options, default) in URL_CHOICES.items()}
     ss[VIEW_KEY] = view
-    start, end = preset_range(DEFAULT_PRESET, gold)
-    if view["range"] == "custom":
+    start, end = preset_range(DEFAULT_PRESET, gold.first_day, gold.last_day)
+    if view["range"] == CUSTOM:
         start = _clamp(_parse_day(params.get("start")) or start, gold)
         end = _clamp(_parse_day(params.get("end")) or end, gold)
         start, end = min(start, end), max(start, end)
@@ -253,7 +257,7 @@ def url_state(curve: str | None) -> dict[str, list[str]]:
     ss = st.session_state
     view = ss.get(VIEW_KEY) or {}
     wanted: dict[str, list[str]] = {"range": [str(view.get("range", DEFAULT_PRESET))]}
-    if view.get("range") == "custom":
+    if view.get("range") == CUSTOM:
         start, end = ss["_range"]
         wanted["start"], wanted["end"] = [start.isoformat()], [end.isoformat()]
     for key in URL_LISTS:
@@ -305,14 +309,14 @@ def rows_control(container: Any, key: str) -> int:
     )
 
 
-def _on_range_change(gold: q.Gold) -> None:
+def _on_range_change(gold: Gold) -> None:
     """Switching to Custom starts from the range shown so far."""
-    if st.session_state.get("range") == "custom":
-        start, end = st.session_state.get("_range") or preset_range(DEFAULT_PRESET, gold)
+    if st.session_state.get("range") == CUSTOM:
+        start, end = st.session_state.get("_range") or preset_range(DEFAULT_PRESET, gold.first_day, gold.last_day)
         st.session_state["dates"] = (_clamp(start, gold), _clamp(end, gold))
 
 
-def _known(gold: q.Gold) -> dict[str, set[str]]:
+def _known(gold: Gold) -> dict[str, set[str]]:
     """What each multiselect can hold in this Gold."""
     return {
         "project": {p for p, _ in gold.projects},
@@ -321,7 +325,7 @@ def _known(gold: q.Gold) -> dict[str, set[str]]:
     }
 
 
-def _keep_known(gold: q.Gold) -> None:
+def _keep_known(gold: Gold) -> None:
     """Drop selections Gold no longer has (it may be republished while a session is open)."""
     for key, options in _known(gold).items():
         selected = st.session_state.get(key) or []
@@ -334,7 +338,7 @@ def _keep_known(gold: q.Gold) -> None:
             st.session_state["dates"] = clamped
 
 
-def sidebar_filters(gold: q.Gold) -> q.Filters:
+def sidebar_filters(gold: Gold) -> Filters:
     """The filter widgets (sidebar) -> `Filters`."""
     _keep_known(gold)
     sb = st.sidebar
@@ -343,8 +347,8 @@ def sidebar_filters(gold: q.Gold) -> q.Filters:
         "range",
         lambda current: sb.segmented_control(
             "Date range",
-            list(PRESETS),
-            format_func=PRESETS.__getitem__,
+            list(PRESET_LABELS),
+            format_func=PRESET_LABELS.__getitem__,
             key="range",
             default=current,
             required=True,
@@ -353,7 +357,7 @@ def sidebar_filters(gold: q.Gold) -> q.Filters:
             help=f"Presets end on the last day with data ({gold.last_day:%Y-%m-%d}, UTC days).",
         ),
     )
-    if preset == "custom":
+    if preset == CUSTOM:
         picked = sb.date_input(
             "From - to",
             key="dates",
@@ -362,9 +366,9 @@ def sidebar_filters(gold: q.Gold) -> q.Filters:
             format="YYYY-MM-DD",
         )
         days = [d for d in (picked if isinstance(picked, tuple) else (picked,)) if isinstance(d, date)]
-        start, end = (days[0], days[-1]) if days else preset_range(DEFAULT_PRESET, gold)
+        start, end = (days[0], days[-1]) if days else preset_range(DEFAULT_PRESET, gold.first_day, gold.last_day)
     else:
-        start, end = preset_range(preset or DEFAULT_PRESET, gold)
+        start, end = preset_range(preset or DEFAULT_PRESET, gold.first_day, gold.last_day)
     st.session_state["_range"] = (start, end)
     project_names = dict(gold.projects)
     projects = sb.multiselect(
@@ -392,13 +396,13 @@ def sidebar_filters(gold: q.Gold) -> q.Filters:
         help=section("Where a filter cannot apply"),
     )
     sb.caption("The address bar keeps these filters: copy the URL to share this view.")
-    return q.Filters(start, end, tuple(medias), tuple(projects), tuple(channels))
+    return Filters(start, end, tuple(medias), tuple(projects), tuple(channels))
 
 
 # ---- page sections --------------------------------------------------------------------------------------
 
 
-def describe_scope(gold: q.Gold, f: q.Filters) -> str:
+def describe_scope(gold: Gold, f: Filters) -> str:
     parts = []
     if f.project_ids:
         names = dict(gold.projects)
@@ -412,7 +416,7 @@ def describe_scope(gold: q.Gold, f: q.Filters) -> str:
     return " · ".join(parts) or "all medias, all channels"
 
 
-def trust_banner(t: q.Trust) -> None:
+def trust_banner(t: Trust) -> None:
     run = t.last_run
     stamp = f"**Data as of {t.data_as_of:%Y-%m-%d}** (last day with activity, UTC)"
     if t.newest_event_at:
@@ -450,7 +454,7 @@ def trust_banner(t: q.Trust) -> None:
         st.error(text + " Check `wistia-analytics status` before trusting these numbers.", icon=":material/error:")
 
 
-def partial_day_note(t: q.Trust, f: q.Filters) -> None:
+def partial_day_note(t: Trust, f: Filters) -> None:
     """Say so when the range ends on a day the last run read before it was over (e.g. a run at 00:15 UTC)."""
     day = t.day_in_progress
     if day is None or not f.start <= day <= f.end:
@@ -465,20 +469,20 @@ def partial_day_note(t: q.Trust, f: q.Filters) -> None:
     )
 
 
-def kpi_cards(k: q.Kpis) -> None:
+def kpi_cards(k: Kpis) -> None:
     cards = k.cards()
     columns = [c for _ in range(2) for c in st.columns(3)]  # two rows of three: labels and notes stay readable
     for column, kpi in zip(columns, cards, strict=True):
         with column, st.container(border=True, height="stretch"):
-            change = q.format_change(kpi)
+            change = format_change(kpi)
             if kpi.unavailable:
-                st.metric(kpi.label, q.format_kpi(kpi), help=kpi_help(kpi.key))
+                st.metric(kpi.label, format_kpi(kpi), help=kpi_help(kpi.key))
                 st.caption(kpi.unavailable)
                 continue
             moved = change is not None and change not in ("+0.0%", "+0.0 pp")
             st.metric(
                 kpi.label,
-                q.format_kpi(kpi),
+                format_kpi(kpi),
                 delta=change or NO_CHANGE,
                 delta_color="normal" if moved else "off",
                 delta_arrow="auto" if moved else "off",
@@ -493,7 +497,7 @@ def kpi_cards(k: q.Kpis) -> None:
     )
 
 
-def trend_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
+def trend_section(lake_uri: str, versions: Versions, f: Filters) -> None:
     st.subheader("Engagement trend by media")
     left, right, last = st.columns([2, 4, 2], vertical_alignment="bottom")
     granularity = choice_control(
@@ -519,7 +523,7 @@ def trend_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
         ),
     )
     others = last.toggle(
-        f"Show '{q.OTHER_SERIES}'",
+        f"Show '{OTHER_SERIES}'",
         key="others",
         help="The medias beyond the top 8, as one line (sums, then ratios). Off: the top medias fill the chart.",
     )
@@ -530,12 +534,12 @@ def trend_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
     if not tr.points:
         st.info("No activity in this range and selection.")
         return
-    series = [name for name in tr.series if others or name != q.OTHER_SERIES]
+    series = [name for name in tr.series if others or name != OTHER_SERIES]
     frame = alt.InlineData(
         values=[
             {"period": p.period.isoformat(), "media": p.series, "value": p.value}
             for p in tr.points
-            if p.value is not None and (others or p.series != q.OTHER_SERIES)
+            if p.value is not None and (others or p.series != OTHER_SERIES)
         ]
     )
     ratio = tr.metric in ("play_rate", "engagement")
@@ -560,7 +564,7 @@ def trend_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
                 scale=alt.Scale(domain=series, range=_palette(series)),
             ),
             strokeDash=alt.condition(
-                alt.datum.media == q.OTHER_SERIES,
+                alt.datum.media == OTHER_SERIES,
                 alt.value([4, 3]),
                 alt.value([1, 0]),
             ),
@@ -573,12 +577,12 @@ def trend_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
         .properties(height=320)
     )
     st.altair_chart(chart, width="stretch")
-    shown = len(tr.series) - (q.OTHER_SERIES in tr.series)
+    shown = len(tr.series) - (OTHER_SERIES in tr.series)
     notes = ["The media with the most plays in the range" if shown == 1 else f"The {shown} medias with the most plays"]
-    if q.OTHER_SERIES in tr.series and others:
-        notes.append(f"the rest as '{q.OTHER_SERIES}' (sums, then ratios)")
-    elif q.OTHER_SERIES in tr.series:
-        notes.append(f"'{q.OTHER_SERIES}' hidden")
+    if OTHER_SERIES in tr.series and others:
+        notes.append(f"the rest as '{OTHER_SERIES}' (sums, then ratios)")
+    elif OTHER_SERIES in tr.series:
+        notes.append(f"'{OTHER_SERIES}' hidden")
     if tr.granularity != "day":
         notes.append(f"{tr.granularity}s start on {'Monday' if tr.granularity == 'week' else 'the 1st'} (UTC)")
         notes.append("the first and last may be partial")
@@ -587,7 +591,7 @@ def trend_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
     st.caption("; ".join(notes) + ".")
 
 
-def channel_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
+def channel_section(lake_uri: str, versions: Versions, f: Filters) -> None:
     st.subheader("Plays and engagement by channel")
     rows = _timed("by_channel", lambda: cached_channels(lake_uri, versions, f))
     if not rows:
@@ -628,7 +632,7 @@ def channel_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
     )
 
 
-def retention_section(lake_uri: str, versions: Versions, gold: q.Gold, f: q.Filters, default: str | None) -> str | None:
+def retention_section(lake_uri: str, versions: Versions, gold: Gold, f: Filters, default: str | None) -> str | None:
     st.subheader("Retention of a media")
     scope = set(f.media_ids) if f.media_ids else None
     projects = set(f.project_ids)
@@ -691,14 +695,14 @@ PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#e
 def _palette(series: Sequence[str]) -> list[str]:
     """A color per series; 'Other medias' in grey."""
     colors = [PALETTE[i % len(PALETTE)] for i in range(len(series))]
-    return [("#9a9a9a" if name == q.OTHER_SERIES else color) for name, color in zip(series, colors, strict=True)]
+    return [("#9a9a9a" if name == OTHER_SERIES else color) for name, color in zip(series, colors, strict=True)]
 
 
 def _pct(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 1)
 
 
-def top_media_section(lake_uri: str, versions: Versions, f: q.Filters) -> str | None:
+def top_media_section(lake_uri: str, versions: Versions, f: Filters) -> str | None:
     st.subheader("Top media")
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     rank_by = choice_control(
@@ -761,7 +765,7 @@ def top_media_section(lake_uri: str, versions: Versions, f: q.Filters) -> str | 
     return top.rows[0].media_id
 
 
-def top_visitors_section(lake_uri: str, versions: Versions, f: q.Filters) -> None:
+def top_visitors_section(lake_uri: str, versions: Versions, f: Filters) -> None:
     st.subheader("Top visitors")
     left, middle, right, last = st.columns([2.6, 1, 1.4, 1], vertical_alignment="bottom")
     rank_by = choice_control(
@@ -826,7 +830,7 @@ def top_visitors_section(lake_uri: str, versions: Versions, f: q.Filters) -> Non
     )
 
 
-def no_data_page(lake_uri: str, error: q.GoldUnavailableError) -> None:
+def no_data_page(lake_uri: str, error: GoldUnavailableError) -> None:
     st.title("Video engagement")
     if error.kind == "unreadable":
         st.error(f"The lake at `{lake_uri}` cannot be read by the dashboard yet: {error}", icon=":material/error:")
@@ -857,18 +861,18 @@ def main() -> None:
     lake_uri = lake_uri_setting()
     try:
         # an empty answer is never trusted from the cache: the pipeline may have just published Gold
-        versions = _timed("versions", lambda: gold_versions(lake_uri) or q.lake_versions(Storage.from_uri(lake_uri)))
+        versions = _timed("versions", lambda: gold_versions(lake_uri) or lake_versions(Storage.from_uri(lake_uri)))
         gold = _timed("open", lambda: gold_handle(lake_uri, versions))
-    except q.GoldUnavailableError as exc:
+    except GoldUnavailableError as exc:
         no_data_page(lake_uri, exc)
         return
     load_url_state(gold)
     f = sidebar_filters(gold)
     st.title("Video engagement")
     st.caption(f"{f.start:%Y-%m-%d} - {f.end:%Y-%m-%d} ({_days(f.days)}, UTC) · {describe_scope(gold, f)}")
-    trust = _timed("trust", lambda: cached_trust(lake_uri, versions))
-    trust_banner(trust)
-    partial_day_note(trust, f)
+    panel = _timed("trust", lambda: cached_trust(lake_uri, versions))
+    trust_banner(panel)
+    partial_day_note(panel, f)
     kpi_cards(_timed("kpis", lambda: cached_kpis(lake_uri, versions, f)))
     with st.expander("How every figure is defined (docs/metrics.md)", icon=":material/help:"):
         st.markdown(METRICS_MD)

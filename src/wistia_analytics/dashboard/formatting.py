@@ -1,0 +1,42 @@
+"""Display formatting of the page's figures: counts, durations, rates and their changes, one way everywhere."""
+
+from __future__ import annotations
+
+import math
+
+from wistia_analytics.dashboard.metrics import Kpi
+
+
+def format_hours(seconds: float | None) -> str:
+    """Watch time for people: minutes under an hour, then hours (docs/metrics.md: Σ seconds / 3600)."""
+    if seconds is None or math.isnan(seconds):
+        return "—"
+    hours = seconds / 3600
+    if hours == 0:
+        return "0 h"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if hours >= 100:
+        return f"{hours:,.0f} h"
+    if hours >= 1:
+        return f"{hours:,.1f} h"
+    return f"{seconds / 60:,.1f} min"
+
+
+def format_kpi(kpi: Kpi) -> str:
+    if kpi.value is None:
+        return "—"
+    if kpi.kind == "ratio":
+        return f"{kpi.value:.1%}"
+    if kpi.kind == "seconds":
+        return format_hours(kpi.value)
+    return f"{kpi.value:,.0f}"
+
+
+def format_change(kpi: Kpi) -> str | None:
+    """`+12.5%` for counts and durations, `-8.3 pp` (percentage points) for rates; None when unknown."""
+    change = kpi.change
+    if change is None:
+        return None
+    points = round(change * 100, 1) + 0.0  # + 0.0: no "-0.0"
+    return f"{points:+.1f} pp" if kpi.kind == "ratio" else f"{points:+.1f}%"
