@@ -37,7 +37,7 @@ def values(k: Kpis) -> dict[str, float | None]:
     return {c.key: c.value for c in k.cards()}
 
 
-# ---- filters -------------------------------------------------------------------------------------------------
+# ---- filters --------------------------------------------------------------------------------------------
 
 
 def test_filters_are_canonical_and_know_their_previous_period() -> None:
