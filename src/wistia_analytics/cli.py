@@ -256,13 +256,10 @@ def run(
     ] = "duckdb",
 ) -> None:
     """Ingest, then transform: the whole pipeline once."""
-    from wistia_analytics.commands.run import run_command
-    from wistia_analytics.pipeline.alerts import run_with_alerts
+    from wistia_analytics.commands.run import run_with_alerts_command
 
     day = _parse_day(today, "--today")
-    raise typer.Exit(
-        run_with_alerts(lambda: run_command(full_rebuild=full_rebuild, today=day, wait=wait, engine=engine))
-    )
+    raise typer.Exit(run_with_alerts_command(full_rebuild=full_rebuild, today=day, wait=wait, engine=engine))
 
 
 @app.command()

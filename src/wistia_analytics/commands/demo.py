@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from wistia_analytics.commands.common import writable_lake
 from wistia_analytics.commands.console import ConsoleProgress, report_console, summary_table
 from wistia_analytics.commands.transform import transform_table
 from wistia_analytics.errors import ExitCode
 from wistia_analytics.ingest.ingestor import IngestOptions
+from wistia_analytics.lake.storage import Storage
 from wistia_analytics.logs import configure_logging
 from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
 from wistia_analytics.pipeline.ingest_stage import run_ingest
@@ -34,9 +34,10 @@ def run_demo(*, size: str, serve: bool = False, port: int = 8501) -> int:
     from wistia_analytics.dashboard.server import check_port_free
 
     settings = load_settings()
+    storage = Storage.from_uri(settings.lake_uri)  # a bad LAKE_URI first: it is what the user set
     if serve:
-        check_port_free(DEMO_HOST, port)  # not after minutes of pipeline
-    storage = writable_lake(settings)
+        check_port_free(DEMO_HOST, port)  # then the port: not after minutes of pipeline
+    storage.ensure_root()
     out = report_console()
     if settings.wistia_api_token is not None:
         out.print("[yellow]demo runs on the built-in sandbox; WISTIA_API_TOKEN is ignored here[/yellow]")

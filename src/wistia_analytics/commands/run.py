@@ -29,3 +29,13 @@ def run_command(*, full_rebuild: bool, today: date | None, wait: float, engine: 
     except WistiaAnalyticsError as exc:
         return report_error(exc)
     return transform_code or ingest_code
+
+
+def run_with_alerts_command(*, full_rebuild: bool, today: date | None, wait: float, engine: str = "duckdb") -> int:
+    """`wistia-analytics run`: the settings, engine and lake checked first (so a bad one is one line, before the
+    alerting hook reads them too), then `run_command` under the alerting hook."""
+    from wistia_analytics.pipeline.alerts import run_with_alerts
+
+    check_engine(engine)
+    writable_lake(load_settings())
+    return run_with_alerts(lambda: run_command(full_rebuild=full_rebuild, today=today, wait=wait, engine=engine))
