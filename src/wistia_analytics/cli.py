@@ -68,6 +68,12 @@ def _global_options(
     set_debug(debug)
 
 
+def _args_after(command: str) -> list[str]:
+    """The command line's arguments after the command's name (global options such as --debug come before it)."""
+    argv = sys.argv[1:]
+    return argv[argv.index(command) + 1 :] if command in argv else argv
+
+
 def _parse_day(value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -225,7 +231,7 @@ def ingest(
         dry_run=dry_run,
         today=_parse_day(today, "--today"),
         lock_wait_seconds=wait,
-        command="ingest " + " ".join(sys.argv[2:]),
+        command=" ".join(["ingest", *_args_after("ingest")]),
     )
     raise typer.Exit(ingest_command(options, log_format))
 
