@@ -6,22 +6,72 @@ import logging
 import signal
 import sys
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from wistia_analytics import __version__
 from wistia_analytics.contracts.sandbox_api import DEFAULT_PORT, DEFAULT_TOKEN
+from wistia_analytics.errors import ExitCode, WistiaAnalyticsError
 from wistia_analytics.sandbox.config import ALL_FAULT_KINDS, SIZES, SandboxConfig
 from wistia_analytics.sandbox.corruption import ALL_BAD_RECORD_KINDS
+
+
+class _ExplainingGroup(TyperGroup):
+    """Every error a command lets through becomes one line on stderr and its own exit code.
+
+    Ours (`WistiaAnalyticsError`) say what is wrong and what to do; anything else is a bug, shown as one line
+    that asks for `--debug`. With `--debug` the error propagates unchanged, traceback and all.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+        from wistia_analytics.commands.common import debugging, error_line
+
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.TyperException, typer.Abort):  # typer's own: usage errors, exits
+            raise
+        except WistiaAnalyticsError as exc:
+            if debugging():
+                raise
+            typer.echo(error_line(exc), err=True)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except Exception as exc:
+            if debugging():
+                raise
+            message = " ".join(str(exc).split())[:300]
+            typer.echo(f"internal error: {type(exc).__name__}: {message}", err=True)
+            typer.echo("this is a bug: run the command again with --debug for the traceback, and report it", err=True)
+            raise typer.Exit(int(ExitCode.FAILURE)) from None
+
 
 app = typer.Typer(
     name="wistia-analytics",
     help="Wistia video-engagement analytics: API -> Bronze/Silver/Gold lake -> dashboard.",
+    cls=_ExplainingGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an error instead of one line.")
+    ] = False,
+) -> None:
+    """Wistia video-engagement analytics: API -> Bronze/Silver/Gold lake -> dashboard."""
+    from wistia_analytics.commands.common import set_debug
+
+    set_debug(debug)
+
+
+def _args_after(command: str) -> list[str]:
+    """The command line's arguments after the command's name (global options such as --debug come before it)."""
+    argv = sys.argv[1:]
+    return argv[argv.index(command) + 1 :] if command in argv else argv
 
 
 def _parse_day(value: str | None, option: str) -> date | None:
@@ -130,7 +180,7 @@ def sandbox(
         server = Sandbox(config, host=host, port=port)
     except OSError as exc:
         typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(int(ExitCode.CONFIG)) from None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     shown = token if token == DEFAULT_TOKEN else "<the value given to --token>"
     typer.echo(
@@ -181,7 +231,7 @@ def ingest(
         dry_run=dry_run,
         today=_parse_day(today, "--today"),
         lock_wait_seconds=wait,
-        command="ingest " + " ".join(sys.argv[2:]),
+        command=" ".join(["ingest", *_args_after("ingest")]),
     )
     raise typer.Exit(ingest_command(options, log_format))
 
@@ -212,13 +262,10 @@ def run(
     ] = "duckdb",
 ) -> None:
     """Ingest, then transform: the whole pipeline once."""
-    from wistia_analytics.commands.run import run_command
-    from wistia_analytics.pipeline.alerts import run_with_alerts
+    from wistia_analytics.commands.run import run_with_alerts_command
 
     day = _parse_day(today, "--today")
-    raise typer.Exit(
-        run_with_alerts(lambda: run_command(full_rebuild=full_rebuild, today=day, wait=wait, engine=engine))
-    )
+    raise typer.Exit(run_with_alerts_command(full_rebuild=full_rebuild, today=day, wait=wait, engine=engine))
 
 
 @app.command()
@@ -277,21 +324,9 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
 ) -> None:
     """Serve the Streamlit dashboard over the lake's Gold tables (LAKE_URI)."""
-    from wistia_analytics.dashboard.server import DashboardStartError, serve, url
-    from wistia_analytics.settings import Settings
+    from wistia_analytics.commands.dashboard import dashboard_command
 
-    settings = Settings()
-    try:
-        proc = serve(host, port, settings.lake_uri)
-    except DashboardStartError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"Dashboard: {url(host, port)}  (lake: {settings.lake_uri}; Ctrl-C to stop)")
-    try:
-        raise typer.Exit(proc.wait())
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(timeout=10)
+    raise typer.Exit(dashboard_command(host, port))
 
 
 @app.command()

@@ -50,6 +50,22 @@ class NoLakeError(ConfigurationError):
         super().__init__(f"no lake at {lake}: run `wistia-analytics ingest` first")
 
 
+class LakeUriError(ConfigurationError):
+    """`LAKE_URI` is empty, names an unsupported scheme, or a local path that cannot be a folder."""
+
+    def __init__(self, uri: str, problem: str) -> None:
+        self.uri = uri
+        super().__init__(f"LAKE_URI={uri!r} {problem}")
+
+
+class PlaceholderSettingError(ConfigurationError):
+    """A setting still holds the placeholder copied from `.env.example` (never echoed: it may be a secret)."""
+
+    def __init__(self, setting: str, hint: str) -> None:
+        self.setting = setting
+        super().__init__(f"{setting} still holds a placeholder (as copied from .env.example): {hint}")
+
+
 class UnavailableError(WistiaAnalyticsError):
     """Something outside us is busy or down (the API, the lake's lock, an engine): run again later."""
 

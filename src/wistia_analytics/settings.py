@@ -6,12 +6,26 @@ them or putting them in an exception never shows it.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wistia_analytics.errors import ConfigurationError, PlaceholderSettingError
+
 REAL_API_URL = "https://api.wistia.com/v1"
+# The built-in sandbox's sizes (`sandbox.config.SizeName`; the sandbox sits above this module, so they are
+# repeated here and a test keeps the two equal).
+SANDBOX_SIZES = ("empty", "tiny", "small", "medium", "large")
+# What a value copied unchanged from `.env.example` (or a tutorial) looks like: `<...>`, `your-...`, `changeme`.
+_PLACEHOLDER = re.compile(r"^\s*(<.*>|your[-_ ].*|change[-_ ]?me|xxx+|todo|replace[-_ ]?me)\s*$", re.IGNORECASE)
+
+
+def is_placeholder(value: str) -> bool:
+    """True for values that are obviously a template's placeholder rather than a real setting."""
+    return bool(_PLACEHOLDER.match(value))
 
 
 class Settings(BaseSettings):
@@ -39,7 +53,7 @@ class Settings(BaseSettings):
     )
     sandbox_size: str = Field(
         default="small",
-        pattern="^(empty|tiny|small|large)$",
+        pattern=f"^({'|'.join(SANDBOX_SIZES)})$",
         description="Account size of the built-in sandbox.",
     )
     sandbox_seed: int = Field(default=42, description="Seed of the built-in sandbox's synthetic account.")
@@ -61,6 +75,20 @@ class Settings(BaseSettings):
         default=6.0, gt=0, description="Alert when the last finished ingestion or transform is older than this."
     )
 
+    @field_validator("wistia_api_token", mode="before")
+    @classmethod
+    def _no_placeholder_token(cls, value: object) -> object:
+        """`.env.example` copied to `.env` unchanged must not make `<your-wistia-api-token>` a token."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str) and is_placeholder(value):
+            raise PlaceholderSettingError(
+                "WISTIA_API_TOKEN",
+                "put your Wistia API token there (Wistia: Account Settings -> API), or delete the line to run "
+                "on the built-in sandbox",
+            )
+        return value
+
     @field_validator("alert_webhook_url", mode="before")
     @classmethod
     def _blank_webhook_is_unset(cls, value: object) -> object:
@@ -71,6 +99,25 @@ class Settings(BaseSettings):
     def uses_real_api(self) -> bool:
         """True when a token is set and the URL is Wistia's own."""
         return self.wistia_api_token is not None and self.wistia_api_url.rstrip("/") == REAL_API_URL
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """`Settings()` for a command: a bad value becomes one `ConfigurationError` naming the variable.
+
+    Input values are never echoed (some settings are secrets); the message says which variable is wrong and why.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, ConfigurationError):
+                problems.append(str(cause))
+            else:
+                problems.append(f"{name}: {error['msg']}")
+        raise ConfigurationError("; ".join(problems)) from None
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from wistia_analytics.dashboard import server
+from wistia_analytics.errors import ExitCode, exit_code_for
 
 
 def test_command_runs_the_app_headless_on_the_given_address() -> None:
@@ -37,3 +38,17 @@ def test_a_port_in_use_fails_instead_of_hanging(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         with pytest.raises(server.DashboardStartError, match="exited"):
             server.serve("127.0.0.1", port, str(tmp_path), timeout=30)
+
+
+def test_a_busy_port_is_refused_before_anything_starts() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(server.DashboardAddressError, match=f"port {port} on 127.0.0.1 is already in use"):
+            server.check_port_free("127.0.0.1", port)
+        with pytest.raises(server.DashboardAddressError, match="already in use"):
+            server.run_dashboard("127.0.0.1", port, "/nowhere", on_ready=lambda url: None)
+    server.check_port_free("127.0.0.1", port)  # free again once closed
+    assert exit_code_for(server.DashboardAddressError("x")) == ExitCode.CONFIG
+    assert exit_code_for(server.DashboardStartError("x")) == ExitCode.UNAVAILABLE

@@ -24,6 +24,7 @@ from wistia_analytics.sandbox.ratelimit import SlidingWindowLimiter
 from wistia_analytics.settings import Settings
 from wistia_analytics.wistia import (
     FatalConfigError,
+    HostUnreachableError,
     NotFoundError,
     RequestBugError,
     RetriesExhaustedError,
@@ -363,6 +364,19 @@ def test_connection_refused_is_retried_then_reported() -> None:
         c.get_json("/account")
     assert info.value.attempts == 2
     assert isinstance(info.value, WistiaError)
+    assert_no_token(info.value)
+
+
+def test_connection_refused_fails_fast_under_the_default_policy_naming_the_host() -> None:
+    with run_sandbox(config()) as sb:
+        url = sb.base_url
+    host = url.split("//", 1)[1].split("/", 1)[0]
+    with WistiaClient(url, TOKEN, sleep=lambda s: None) as c, pytest.raises(HostUnreachableError) as info:
+        c.get_json("/account")
+    assert c.stats.requests == 1 and c.stats.retries == 0  # not retried
+    assert info.value.host == host and info.value.why == "refused"
+    assert str(info.value).startswith(f"the API host {host} refused the connection")
+    assert "WISTIA_API_URL" in str(info.value) and exit_code_for(info.value) == ExitCode.CONFIG
     assert_no_token(info.value)
 
 

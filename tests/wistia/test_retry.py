@@ -6,6 +6,7 @@ behaviour over real HTTP is covered in test_client_http.py.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from wistia_analytics.errors import ExitCode, exit_code_for
 from wistia_analytics.wistia import Action, InvalidJSONError, RetriesExhaustedError, RetryPolicy, WistiaClient, decide
-from wistia_analytics.wistia.retry import DEFAULT_RETRY_POLICY, backoff_delay, parse_retry_after
+from wistia_analytics.wistia.retry import DEFAULT_RETRY_POLICY, backoff_delay, parse_retry_after, unreachable
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 NO_JITTER = RetryPolicy(jitter=0.0)  # waits exactly the cap: deterministic delays
@@ -276,3 +277,39 @@ def test_throttle_holds_the_shared_pacer() -> None:
     with client:
         client.get_json("/account")
         assert client.pacer.reserve() >= 130.0
+
+
+def _connect_error(cause: BaseException) -> httpx.ConnectError:
+    """A ConnectError as httpx raises it: the socket error on its chain (httpcore's error in between)."""
+    try:
+        try:
+            raise cause
+        except OSError as exc:
+            raise httpx.ConnectError(str(exc)) from exc
+    except httpx.ConnectError as wrapped:
+        return wrapped
+
+
+@pytest.mark.parametrize(
+    ("cause", "why"),
+    [
+        (socket.gaierror(-2, "Name or service not known"), "dns"),
+        (socket.gaierror(-3, "Temporary failure in name resolution"), "dns"),  # no network at all
+        (ConnectionRefusedError(111, "Connection refused"), "refused"),
+    ],
+)
+def test_an_unreachable_host_is_not_retried_by_the_client_policy(cause: OSError, why: str) -> None:
+    exc = _connect_error(cause)
+    assert unreachable(exc) == why
+    decision = decide(DEFAULT_RETRY_POLICY, 1, exc)
+    assert decision.action is Action.UNREACHABLE and why in decision.reason
+    # a policy without the switch (the alert webhook's) keeps retrying it as a transient failure
+    assert decide(RetryPolicy(), 1, exc).action is Action.RETRY
+
+
+def test_other_connect_errors_timeouts_and_5xx_keep_their_retries() -> None:
+    assert unreachable(_connect_error(ConnectionResetError(104, "reset"))) is None
+    assert decide(DEFAULT_RETRY_POLICY, 1, _connect_error(ConnectionResetError(104, "reset"))).action is Action.RETRY
+    assert decide(DEFAULT_RETRY_POLICY, 1, httpx.ConnectTimeout("timed out")).action is Action.RETRY
+    assert decide(DEFAULT_RETRY_POLICY, 1, response(503)).action is Action.RETRY
+    assert decide(DEFAULT_RETRY_POLICY, 1, response(429)).action is Action.RETRY

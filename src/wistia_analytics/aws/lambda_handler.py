@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from wistia_analytics.aws import metrics
 from wistia_analytics.aws.secrets import read_token
+from wistia_analytics.errors import ConfigurationError, DataQualityError, UnavailableError
 from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.runs import RunStatus, latest_runs
 from wistia_analytics.lake.storage import Storage
@@ -35,15 +36,15 @@ SECRET_ARN_ENV = "WISTIA_TOKEN_SECRET_ARN"  # noqa: S105 - the name of the varia
 REPORT_RUNS_SCANNED = 50  # run records read by the report: enough to find the last ingest and transform
 
 
-class IngestFailedError(RuntimeError):
+class IngestFailedError(UnavailableError, RuntimeError):
     """The ingestion ended `failed` (nothing usable was fetched): the state machine must not go on."""
 
 
-class TransformFailedError(RuntimeError):
+class TransformFailedError(DataQualityError, RuntimeError):
     """The latest transform run ended `failed` (a blocking check, an error): the previous tables stay."""
 
 
-class InvalidEventError(ValueError):
+class InvalidEventError(ConfigurationError, ValueError):
     """The invocation event has an unknown key or a malformed value."""
 
 

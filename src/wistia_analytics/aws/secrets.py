@@ -13,11 +13,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from wistia_analytics.errors import ConfigurationError, UnavailableError
+
 # Keys accepted when the secret value is a JSON object rather than the bare token.
 TOKEN_KEYS = ("wistia_api_token", "token")
 
 
-class TokenSecretError(RuntimeError):
+class TokenSecretError(ConfigurationError, RuntimeError):
     """The token could not be read; the subclass says why. Never carries the secret value."""
 
 
@@ -33,8 +35,8 @@ class TokenSecretAccessDeniedError(TokenSecretError):
     """The role may not read or decrypt the secret: an IAM or KMS policy problem."""
 
 
-class TokenSecretUnavailableError(TokenSecretError):
-    """Secrets Manager did not answer (throttling, network): a retry may work."""
+class TokenSecretUnavailableError(UnavailableError, TokenSecretError):
+    """Secrets Manager did not answer (throttling, network): a retry may work (exit 4)."""
 
 
 _NOT_FOUND = {"ResourceNotFoundException"}

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from wistia_analytics.commands.console import ConsoleProgress, report_console, summary_table
 from wistia_analytics.commands.transform import transform_table
+from wistia_analytics.errors import ExitCode
 from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.logs import configure_logging
@@ -23,11 +24,20 @@ from wistia_analytics.pipeline.transform_stage import run_transform
 from wistia_analytics.query.catalog import open_catalog
 from wistia_analytics.sandbox import SIZES
 from wistia_analytics.sandbox.payloads import SITE
-from wistia_analytics.settings import REAL_API_URL, Settings
+from wistia_analytics.settings import REAL_API_URL, load_settings
+
+DEMO_HOST = "127.0.0.1"
 
 
 def run_demo(*, size: str, serve: bool = False, port: int = 8501) -> int:
-    settings = Settings()
+    """The demo's exit code; a bad setting or a busy dashboard port is refused before the pipeline runs."""
+    from wistia_analytics.dashboard.server import check_port_free
+
+    settings = load_settings()
+    storage = Storage.from_uri(settings.lake_uri)  # a bad LAKE_URI first: it is what the user set
+    if serve:
+        check_port_free(DEMO_HOST, port)  # then the port: not after minutes of pipeline
+    storage.ensure_root()
     out = report_console()
     if settings.wistia_api_token is not None:
         out.print("[yellow]demo runs on the built-in sandbox; WISTIA_API_TOKEN is ignored here[/yellow]")
@@ -41,23 +51,27 @@ def run_demo(*, size: str, serve: bool = False, port: int = 8501) -> int:
         }
     )
     configure_logging("text", "WARNING")
-    out.print(f"[bold]1/2 ingest[/bold]: built-in sandbox ({size} account) -> Bronze in {settings.lake_uri}")
+    out.print(f"[bold]1/2 ingest[/bold]: built-in sandbox ({size} account) -> Bronze in {storage.uri('')}")
     started = time.monotonic()
     progress = ConsoleProgress()
     with progress:
         result, client = run_ingest(
-            settings, IngestOptions(command="demo ingest"), progress=progress, embedded=open_embedded_sandbox
+            settings,
+            IngestOptions(command="demo ingest"),
+            storage=storage,
+            progress=progress,
+            embedded=open_embedded_sandbox,
         )
     out.print(summary_table(result, client, time.monotonic() - started))
-    if result.exit_code not in (0, 3):
+    if result.exit_code not in (ExitCode.OK, ExitCode.PARTIAL):
         return result.exit_code
     out.print("[bold]2/2 transform[/bold]: Bronze -> Silver -> Gold (DuckDB)")
-    transformed = run_transform(settings, command="demo transform")
+    transformed = run_transform(settings, storage=storage, command="demo transform")
     if transformed.mode == "noop":
         out.print("no new Bronze: Silver and Gold are up to date")
     else:
         out.print(transform_table(transformed))
-    con, manifests = open_catalog(Storage.from_uri(settings.lake_uri))
+    con, manifests = open_catalog(storage)
     if "gold_account_daily" in manifests:
         plays, loads, hours = con.execute(
             "SELECT sum(plays), sum(loads), sum(watch_time_seconds) / 3600 FROM gold.account_daily"
@@ -67,24 +81,16 @@ def run_demo(*, size: str, serve: bool = False, port: int = 8501) -> int:
         out.print("  .venv/bin/wistia-analytics status")
     con.close()
     code = transformed.exit_code or result.exit_code
-    if serve and code in (0, 3):
+    if serve and code in (ExitCode.OK, ExitCode.PARTIAL):
         return _serve_dashboard(settings.lake_uri, port, out) or code
     return code
 
 
 def _serve_dashboard(lake_uri: str, port: int, out: Console) -> int:
-    """The last step of the demo: the dashboard over the lake just built, until Ctrl-C."""
-    from wistia_analytics.dashboard.server import DashboardStartError, serve, url
+    """The last step of the demo: the dashboard over the lake just built, until Ctrl-C or SIGTERM."""
+    from wistia_analytics.dashboard.server import run_dashboard
 
-    try:
-        proc = serve("127.0.0.1", port, lake_uri)
-    except DashboardStartError as exc:
-        out.print(f"[red]dashboard did not start:[/red] {exc}")
-        return 1
-    out.print(f"[bold]Dashboard:[/bold] {url('127.0.0.1', port)}  (Ctrl-C to stop)")
-    try:
-        proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(timeout=10)
-    return 0
+    def ready(address: str) -> None:
+        out.print(f"[bold]Dashboard:[/bold] {address}  (Ctrl-C to stop)")
+
+    return run_dashboard(DEMO_HOST, port, lake_uri, on_ready=ready)

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date, timedelta
 
+from wistia_analytics.commands.common import writable_lake
 from wistia_analytics.commands.run import run_command
-from wistia_analytics.errors import ExitCode
 from wistia_analytics.logs import configure_logging
 from wistia_analytics.pipeline.alerts import known_secrets
 from wistia_analytics.pipeline.scheduler import Scheduler, describe_interval, finishing_on_signal
-from wistia_analytics.settings import Settings
+from wistia_analytics.settings import load_settings
 
 
 def schedule_command(*, every: timedelta, max_ticks: int | None, today: date | None, engine: str = "duckdb") -> int:
     """The `schedule` command: settings, logging, signals, then the loop; exit codes as `run`'s."""
-    try:
-        settings = Settings()
-    except ValueError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return int(ExitCode.CONFIG)
+    settings = load_settings()
+    writable_lake(settings)  # a bad LAKE_URI is refused now, not at the first tick
     level = "INFO" if settings.log_format == "json" else "WARNING"
     configure_logging(settings.log_format, level, secrets=known_secrets(settings))
     scheduler = Scheduler(

@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from types import TracebackType
 
+from wistia_analytics.errors import UnavailableError
 from wistia_analytics.lake.layout import LOCK_DIR, LOCK_PATH, check_run_id
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.lake.timestamps import parse_utc, utc_iso, utc_now
@@ -88,16 +89,16 @@ class LockInfo:
         )
 
 
-class LakeLockedError(RuntimeError):
-    """Another run holds the lake; the message says who and what to do."""
+class LakeLockedError(UnavailableError, RuntimeError):
+    """Another run holds the lake; the message says who and what to do (exit 4: run again later)."""
 
     def __init__(self, message: str, holder: LockInfo | None) -> None:
         super().__init__(message)
         self.holder = holder
 
 
-class LakeLockLostError(RuntimeError):
-    """Our lock is gone or belongs to someone else now: stop writing to the lake."""
+class LakeLockLostError(UnavailableError, RuntimeError):
+    """Our lock is gone or belongs to someone else now: stop writing to the lake (exit 4)."""
 
 
 def pid_alive(pid: int) -> bool:

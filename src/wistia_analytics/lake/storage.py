@@ -19,6 +19,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import errno
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -30,6 +31,8 @@ from typing import IO, Any, cast
 
 import fsspec  # type: ignore[import-untyped]
 
+from wistia_analytics.errors import ConfigurationError, LakeUriError, MissingDependencyError
+
 _TEMP_SUFFIX = ".tmp"
 # s3fs caches directory listings per filesystem instance; a writer and a reader in one process (or the lake
 # lock's read-after-create) must see each other's writes, so object-store listings are never cached.
@@ -39,8 +42,8 @@ _OBJECT_STORE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class LakePathError(ValueError):
-    """A path that is not a clean relative path inside the lake."""
+class LakePathError(ConfigurationError, ValueError):
+    """A path that is not a clean relative path inside the lake (a configuration error: exit 2)."""
 
 
 def check_rel_path(rel_path: str) -> str:
@@ -57,6 +60,44 @@ def check_rel_path(rel_path: str) -> str:
         if segment in ("", ".", "..") or segment.startswith("."):
             raise LakePathError(f"bad segment {segment!r} in lake path {rel_path!r}")
     return rel_path
+
+
+_LOCAL_SCHEMES = ("", "file")
+# The schemes a lake may live on: a local folder, S3 (the `aws` extra), and fsspec's in-process memory
+# filesystem (for tests and throw-away lakes; it lives as long as the process).
+SUPPORTED_SCHEMES = (*_LOCAL_SCHEMES, "s3", "s3a", "memory")
+_NEEDS = {"s3": ("s3fs", "aws"), "s3a": ("s3fs", "aws")}
+_HOW = "use a local folder (./lake), file:///path or s3://bucket/prefix"
+
+
+def check_lake_uri(uri: str) -> str:
+    """The scheme of a usable lake URI (``""`` for a plain path); `LakeUriError` or `MissingDependencyError`.
+
+    Checks what can be known without writing: not blank, a supported scheme whose package is installed, and,
+    for a local path, that neither it nor a parent is a file. Whether a missing folder can be created is
+    `Storage.ensure_root`'s business (only writers create the lake).
+    """
+    if not isinstance(uri, str) or not uri.strip():
+        raise LakeUriError("" if not isinstance(uri, str) else uri, f"is empty: {_HOW}, or unset it for ./lake")
+    text = uri.strip()
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme not in SUPPORTED_SCHEMES:
+        raise LakeUriError(uri, f"has an unsupported scheme {scheme + '://'!r}: {_HOW}")
+    if scheme in _NEEDS:
+        module, extra = _NEEDS[scheme]
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependencyError(f"LAKE_URI={uri!r} (an S3 lake)", extra)
+    if scheme in _LOCAL_SCHEMES:
+        path = Path(text.removeprefix("file://")).expanduser()
+        if not str(path).strip() or not text.removeprefix("file://"):
+            raise LakeUriError(uri, f"names no folder: {_HOW}")
+        probe = path.absolute()
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if probe.exists() and not probe.is_dir():
+            where = "is a file" if probe == path.absolute() else f"is inside {probe}, which is a file"
+            raise LakeUriError(uri, f"cannot be a folder: it {where}; point LAKE_URI at a folder")
+    return scheme
 
 
 def _check_prefix(prefix: str) -> str:
@@ -79,10 +120,17 @@ class Storage(ABC):
         `storage_options` go to fsspec; they are rarely needed, since S3 takes its endpoint and credentials
         from the standard AWS settings (``AWS_ENDPOINT_URL``, ``AWS_PROFILE``, ...).
         """
-        if "://" not in uri or uri.startswith("file://"):
-            return LocalStorage(Path(uri.removeprefix("file://")))
-        protocol = uri.split("://", 1)[0]
-        return FsspecStorage(uri, **(_OBJECT_STORE_DEFAULTS.get(protocol, {}) | storage_options))
+        protocol = check_lake_uri(uri)
+        if protocol in _LOCAL_SCHEMES:
+            return LocalStorage(Path(uri.strip().removeprefix("file://")))
+        return FsspecStorage(uri.strip(), **(_OBJECT_STORE_DEFAULTS.get(protocol, {}) | storage_options))
+
+    def ensure_root(self) -> None:
+        """Make sure a writer can create files under the root (creates a local folder; no-op on object stores).
+
+        Raises `LakeUriError` (a configuration error) when the folder cannot be created.
+        """
+        return  # object stores have no folders to create; a missing bucket shows at the first write
 
     @abstractmethod
     def uri(self, rel_path: str = "") -> str:
@@ -150,6 +198,18 @@ class LocalStorage(Storage):
 
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
+
+    def ensure_root(self) -> None:
+        try:
+            self._ensure_dir(self.root)
+            probe = self.root / f".write-check.{uuid.uuid4().hex}{_TEMP_SUFFIX}"
+            probe.touch()
+            probe.unlink()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise LakeUriError(
+                str(self.root), f"cannot be created or written ({reason}): point LAKE_URI at a writable folder"
+            ) from None
 
     def uri(self, rel_path: str = "") -> str:
         return str(self._path(rel_path)) if rel_path else str(self.root)

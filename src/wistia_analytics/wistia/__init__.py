@@ -8,6 +8,7 @@ from wistia_analytics.wistia.client import MAX_PER_PAGE, Page, WistiaClient
 from wistia_analytics.wistia.counters import ClientStats, StatsSnapshot
 from wistia_analytics.wistia.errors import (
     FatalConfigError,
+    HostUnreachableError,
     InvalidJSONError,
     NotFoundError,
     RequestBugError,
@@ -25,6 +26,7 @@ __all__ = [
     "ClientStats",
     "Decision",
     "FatalConfigError",
+    "HostUnreachableError",
     "InvalidJSONError",
     "NotFoundError",
     "Pacer",

@@ -30,6 +30,7 @@ from wistia_analytics.redact import format_query, is_secret_name, redact_params,
 from wistia_analytics.wistia.counters import ClientStats
 from wistia_analytics.wistia.errors import (
     FatalConfigError,
+    HostUnreachableError,
     InvalidJSONError,
     RequestBugError,
     RetriableError,
@@ -38,7 +39,15 @@ from wistia_analytics.wistia.errors import (
     error_for_status,
 )
 from wistia_analytics.wistia.pacing import Clock, Pacer, Sleep
-from wistia_analytics.wistia.retry import DEFAULT_RETRY_POLICY, Action, Outcome, RetryPolicy, decide, describe
+from wistia_analytics.wistia.retry import (
+    DEFAULT_RETRY_POLICY,
+    Action,
+    Outcome,
+    RetryPolicy,
+    decide,
+    describe,
+    unreachable,
+)
 
 if TYPE_CHECKING:
     from wistia_analytics.settings import Settings
@@ -86,6 +95,8 @@ class WistiaClient:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         secret = _check_token(secret)
         self.base_url = _check_base_url(base_url)
+        parts = urlsplit(self.base_url)
+        self._host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)  # no user:password
         self.retry = retry
         self.stats = ClientStats()
         self.pacer = Pacer(requests_per_minute, clock=clock, sleep=sleep)
@@ -194,6 +205,9 @@ class WistiaClient:
                 else:
                     outcome = response
             decision = decide(self.retry, attempt, outcome, rand=self._rand)
+            if decision.action is Action.UNREACHABLE:
+                self.stats.record_fault(_fault_kind(outcome))
+                raise HostUnreachableError(self._host, unreachable(outcome) or "refused") from None
             if decision.action is Action.FATAL:
                 self._raise_fatal(outcome, method, path, query)
             if decision.throttled:

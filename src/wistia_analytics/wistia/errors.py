@@ -32,6 +32,25 @@ class FatalConfigError(WistiaError, ConfigurationError):
         super().__init__(f"{reason.rstrip('.')}. Check the {setting} setting (environment variable or .env).")
 
 
+class HostUnreachableError(FatalConfigError):
+    """The API host does not resolve (a wrong URL, or no network) or refuses connections: not retried.
+
+    A configuration error (exit 2) since it stops the run at its first request; the message names the host
+    (never the token) and the setting to check.
+    """
+
+    def __init__(self, host: str, why: str) -> None:
+        self.host = host
+        self.why = why
+        reason = (
+            f"cannot resolve the API host {host} (DNS lookup failed: a wrong URL, or no network)"
+            if why == "dns"
+            else f"the API host {host} refused the connection (nothing listens there: a wrong URL or port, "
+            "or the server is not running)"
+        )
+        super().__init__(reason, setting="WISTIA_API_URL")
+
+
 class RetriableError(WistiaError, UnavailableError):
     """A transient failure (5xx, throttling, broken connection, unreadable body): trying again may work."""
 

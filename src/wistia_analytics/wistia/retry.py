@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,12 +39,35 @@ DEFAULT_RETRY_EXCEPTIONS: tuple[type[BaseException], ...] = (
 )
 
 
+def unreachable(outcome: Outcome) -> str | None:
+    """``"dns"`` or ``"refused"`` when an attempt failed before reaching any server, else None.
+
+    A host name that does not resolve (`socket.gaierror`: a typo in the URL, or no network at all) and a
+    connection refused (nothing listens on that port) are not transient the way a timeout or a 503 is:
+    retrying them for minutes only hides a wrong setting. httpx wraps both in `ConnectError`; the original
+    error is on the exception chain.
+    """
+    if not isinstance(outcome, httpx.ConnectError):
+        return None
+    seen: set[int] = set()
+    cause: BaseException | None = outcome
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, socket.gaierror):
+            return "dns"
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused"
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 class Action(Enum):
     """What to do after a failed attempt."""
 
     RETRY = "retry"  # wait `Decision.delay` seconds, then try again
     GIVE_UP = "give_up"  # transient, but the retry budget is spent: raise RetriesExhaustedError
     FATAL = "fatal"  # retrying cannot help (401, 404, 422, an unknown exception): raise at once
+    UNREACHABLE = "unreachable"  # the host does not resolve or refuses connections: raise at once, name the host
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,8 @@ class RetryPolicy:
     `jitter` is the randomised share of each backoff delay: 1.0 is "full jitter" (uniform in
     ``[0, cap]``), 0.0 waits exactly the cap. `max_retry_after` bounds how long a ``Retry-After`` may
     make us wait; a server asking for more ends the request (``GIVE_UP``) instead of stalling the run.
+    `fail_fast_unreachable`: a host that does not resolve or refuses the connection ends the request at once
+    (``UNREACHABLE``) instead of being retried like a dropped connection; the API client's policy sets it.
     """
 
     max_attempts: int = 6
@@ -73,6 +99,7 @@ class RetryPolicy:
     throttle_statuses: frozenset[int] = frozenset({429, 503})
     retry_exceptions: tuple[type[BaseException], ...] = DEFAULT_RETRY_EXCEPTIONS
     max_retry_after: float = 300.0
+    fail_fast_unreachable: bool = False
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -88,7 +115,9 @@ class RetryPolicy:
         return min(self.max_delay, self.base_delay * math.pow(2.0, exponent))
 
 
-DEFAULT_RETRY_POLICY = RetryPolicy()
+# The API client's policy. Other users of `decide` (the alert webhook) build their own and keep retrying an
+# unreachable host, as a transient failure.
+DEFAULT_RETRY_POLICY = RetryPolicy(fail_fast_unreachable=True)
 
 
 def backoff_delay(policy: RetryPolicy, attempt: int, rand: Callable[[], float] = random.random) -> float:
@@ -166,6 +195,8 @@ def decide(
             delay = backoff_delay(policy, attempt, rand)
         else:
             return Decision(Action.FATAL, reason=reason)
+    elif policy.fail_fast_unreachable and unreachable(outcome) is not None:
+        return Decision(Action.UNREACHABLE, reason=f"{reason} ({unreachable(outcome)})")
     elif isinstance(outcome, policy.retry_exceptions):
         delay = backoff_delay(policy, attempt, rand)
     else:

@@ -76,3 +76,23 @@ def test_sandbox_rejects_bad_options_without_a_traceback(args: list[str], messag
     assert out.returncode == 2
     assert message in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_an_unexpected_error_is_one_line_asking_for_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wistia_analytics.commands import common, status
+
+    def broken(output: str) -> int:
+        raise RuntimeError("an invariant\nbroke")
+
+    monkeypatch.setattr(status, "status_command", broken)
+    result = CliRunner().invoke(app, ["status"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "internal error: RuntimeError: an invariant broke\n"
+        "this is a bug: run the command again with --debug for the traceback, and report it\n"
+    )
+    try:
+        debug = CliRunner().invoke(app, ["--debug", "status"])
+        assert isinstance(debug.exception, RuntimeError)  # propagated, traceback and all
+    finally:
+        common.set_debug(False)

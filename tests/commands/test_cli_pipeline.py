@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -128,7 +129,7 @@ def test_query_table_format(lake: Path) -> None:
     out = cli(lake, "query", COUNT_SQL)
     assert out.returncode == 0, out.stderr
     assert "│ 3 │" in out.stdout
-    assert "1 rows" in " ".join(out.stdout.split())  # rich wraps the title to the (narrow) table's width
+    assert out.stdout.splitlines()[0].rstrip() == "1 row"  # singular
 
 
 def test_query_on_an_empty_lake(tmp_path: Path) -> None:
@@ -136,9 +137,20 @@ def test_query_on_an_empty_lake(tmp_path: Path) -> None:
     empty.mkdir()
     out = cli(empty, "query", COUNT_SQL, "--format", "json")
     assert out.returncode == 2
-    assert "no published tables" in out.stderr
-    assert "Traceback" not in out.stderr + out.stdout
+    assert out.stderr == f"error: no lake at {empty}: run `wistia-analytics ingest` first\n"
     assert out.stdout == ""
+    assert list(empty.iterdir()) == []
+
+
+def test_query_on_a_lake_with_bronze_but_no_tables(tmp_path: Path) -> None:
+    path = tmp_path / "lake"
+    build(Storage.from_uri(str(path)))
+    out = cli(path, "query", COUNT_SQL, "--format", "json")
+    assert out.returncode == 2
+    assert out.stderr == (
+        "configuration error: the lake has no published tables yet: run `wistia-analytics transform` (or `run`) first\n"
+    )
+    assert "Traceback" not in out.stderr + out.stdout
 
 
 @pytest.mark.parametrize(
@@ -151,3 +163,71 @@ def test_query_sql_error(lake: Path, sql: str) -> None:
     assert "query error" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
     assert out.stdout == ""
+
+
+def test_query_rejects_an_unknown_format(lake: Path) -> None:
+    out = cli(lake, "query", COUNT_SQL, "--format", "xml")
+    assert (out.returncode, out.stderr, out.stdout) == (
+        2,
+        "configuration error: unknown --format 'xml'; choose from table, csv, json\n",
+        "",
+    )
+
+
+def test_query_on_an_unknown_table_lists_the_tables(lake: Path) -> None:
+    out = cli(lake, "query", "select * from gold.no_such_table")
+    assert out.returncode == 2
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("query error: Catalog Error: Table with name no_such_table does not exist!")
+    shown = ", ".join(".".join(t.split("_", 1)) for t in sorted(TABLES))
+    assert line.endswith(f" Tables: {shown}")
+
+
+def test_a_wide_result_keeps_every_column_name_and_cuts_long_cells(lake: Path) -> None:
+    sql = "select *, repeat('x', 500) as a_very_long_text_column from gold.media_daily order by media_id limit 2"
+    out = cli(lake, "query", sql)
+    assert out.returncode == 0, out.stderr
+    names = json.loads(cli(lake, "query", sql, "--format", "json").stdout)[0].keys()
+    for name in names:  # every name whole, on a line of its own table (one table per row when too wide)
+        assert f"│ {name} " in out.stdout, name
+    assert "x" * 61 not in out.stdout and "x" * 59 + "…" in out.stdout
+    assert out.stdout.startswith("2 rows (15 columns, too wide for 140 characters: one table each)\n")
+    assert all(len(line) <= 140 for line in out.stdout.splitlines())
+
+
+def test_a_narrow_result_is_one_table(lake: Path) -> None:
+    out = cli(lake, "query", "select media_id, plays from gold.media_daily order by 1, 2")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].rstrip() == "3 rows" and out.stdout.count("┏") == 1
+
+
+def test_status_reads_as_a_report(lake: Path) -> None:
+    out = cli(lake, "status")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "recent runs (newest first)" in text
+    (run_line,) = [line for line in text.splitlines() if "rows written" in line]
+    cells = [c.strip() for c in run_line.strip("│ ").split("│")]
+    assert cells[1:4] == ["transform", "transform", "success"], cells  # kind, stage, status
+    assert cells[5].endswith("rows written, full") and not cells[5].startswith("0 ")
+    assert re.search(r"│ events +│ 2026-11-02 08:00 UTC +│", text), text  # a date, not JSON
+    assert '{"received_at"' not in text
+    assert "newest event 2026-11-02 08:00 UTC" in text
+
+
+def test_status_json_keeps_its_keys_and_adds_the_report_s(lake: Path) -> None:
+    doc = json.loads(cli(lake, "status", "--format", "json").stdout)
+    assert {"lake", "watermarks", "runs", "tables", "freshness", "quarantine", "reconciliation"} <= set(doc)
+    (run,) = [r for r in doc["runs"] if r["command"] == "transform"]
+    old = {"run_id", "command", "status", "started_at", "ended_at", "requests", "records", "errors"}
+    assert old | {"kind", "stage", "duration_seconds", "rows_written", "mode"} == set(run)
+    assert (run["kind"], run["stage"], run["mode"]) == ("transform", "transform", "full")
+    assert run["records"] == 0 and run["rows_written"] > 0  # `records` counts ingested records only
+
+
+def test_status_rejects_an_unknown_format(lake: Path) -> None:
+    out = cli(lake, "status", "--format", "yaml")
+    assert (out.returncode, out.stderr) == (
+        2,
+        "configuration error: unknown --format 'yaml'; choose from table, json\n",
+    )
