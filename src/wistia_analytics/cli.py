@@ -26,7 +26,7 @@ class _ExplainingGroup(TyperGroup):
     """
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
-        from wistia_analytics.commands.common import debugging, error_line
+        from wistia_analytics.commands.error_report import debugging, error_line
 
         try:
             return super().invoke(ctx)
@@ -63,7 +63,7 @@ def _global_options(
     ] = False,
 ) -> None:
     """Wistia video-engagement analytics: API -> Bronze/Silver/Gold lake -> dashboard."""
-    from wistia_analytics.commands.common import set_debug
+    from wistia_analytics.commands.error_report import set_debug
 
     set_debug(debug)
 

@@ -79,7 +79,7 @@ def test_sandbox_rejects_bad_options_without_a_traceback(args: list[str], messag
 
 
 def test_an_unexpected_error_is_one_line_asking_for_debug(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wistia_analytics.commands import common, status
+    from wistia_analytics.commands import error_report, status
 
     def broken(output: str) -> int:
         raise RuntimeError("an invariant\nbroke")
@@ -95,4 +95,4 @@ def test_an_unexpected_error_is_one_line_asking_for_debug(monkeypatch: pytest.Mo
         debug = CliRunner().invoke(app, ["--debug", "status"])
         assert isinstance(debug.exception, RuntimeError)  # propagated, traceback and all
     finally:
-        common.set_debug(False)
+        error_report.set_debug(False)

@@ -7,7 +7,6 @@ import time
 
 from rich.console import Console
 
-from wistia_analytics.commands.common import report_error, writable_lake
 from wistia_analytics.commands.console import (
     ConsoleProgress,
     LogProgress,
@@ -15,6 +14,8 @@ from wistia_analytics.commands.console import (
     summary_json,
     summary_table,
 )
+from wistia_analytics.commands.error_report import report_error
+from wistia_analytics.commands.lake_access import writable_lake
 from wistia_analytics.contracts.streams import STREAMS_BY_NAME
 from wistia_analytics.errors import ConfigurationError, ExitCode, WistiaAnalyticsError
 from wistia_analytics.ingest.ingestor import IngestOptions

@@ -9,8 +9,8 @@ from typing import Any
 
 from rich.table import Table
 
-from wistia_analytics.commands.common import existing_lake
 from wistia_analytics.commands.console import report_console
+from wistia_analytics.commands.lake_access import existing_lake
 from wistia_analytics.contracts.tables import layer_and_name
 from wistia_analytics.errors import ConfigurationError, ExitCode
 from wistia_analytics.query.catalog import open_catalog

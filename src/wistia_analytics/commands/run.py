@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from wistia_analytics.commands.common import report_error, writable_lake
+from wistia_analytics.commands.error_report import report_error
 from wistia_analytics.commands.ingest import ingest_command
+from wistia_analytics.commands.lake_access import writable_lake
 from wistia_analytics.commands.transform import check_engine, transform_command
 from wistia_analytics.errors import ExitCode, WistiaAnalyticsError
 from wistia_analytics.ingest.ingestor import IngestOptions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from wistia_analytics.commands.common import writable_lake
+from wistia_analytics.commands.lake_access import writable_lake
 from wistia_analytics.commands.run import run_command
 from wistia_analytics.logs import configure_logging
 from wistia_analytics.pipeline.alerts import known_secrets

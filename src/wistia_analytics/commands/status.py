@@ -14,8 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from wistia_analytics.commands.common import existing_lake
 from wistia_analytics.commands.console import report_console
+from wistia_analytics.commands.lake_access import existing_lake
 from wistia_analytics.errors import ConfigurationError, ExitCode
 from wistia_analytics.lake.runs import RunRecord, latest_runs
 from wistia_analytics.query.lake_status import lake_status

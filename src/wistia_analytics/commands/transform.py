@@ -10,8 +10,9 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from wistia_analytics.commands.common import existing_lake, report_error
 from wistia_analytics.commands.console import report_console
+from wistia_analytics.commands.error_report import report_error
+from wistia_analytics.commands.lake_access import existing_lake
 from wistia_analytics.errors import ConfigurationError, ExitCode, MissingDependencyError, WistiaAnalyticsError
 from wistia_analytics.logs import configure_logging
 from wistia_analytics.pipeline.transform_stage import ENGINES, run_transform
