@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wistia_analytics.ingest.ingestor import FLUSH_OBJECTS, FLUSH_PAGES
+from wistia_analytics.ingest.load_modes import FLUSH_OBJECTS, FLUSH_PAGES
 from wistia_analytics.lake.bronze import BronzeWriter, Lineage, list_bronze_files
 from wistia_analytics.lake.layout import bronze_file
 from wistia_analytics.lake.storage import Storage

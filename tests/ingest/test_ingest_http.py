@@ -17,7 +17,8 @@ import pytest
 from tests.conftest import api_client
 from tests.sandbox.helpers import fetch_all
 from wistia_analytics.errors import ExitCode
-from wistia_analytics.ingest.ingestor import ALL_KEY, IngestOptions
+from wistia_analytics.ingest.ingestor import IngestOptions
+from wistia_analytics.ingest.load_modes import ALL_KEY
 from wistia_analytics.lake.bronze import iter_bronze
 from wistia_analytics.lake.runs import RunStatus, latest_runs
 from wistia_analytics.lake.state import StateStore

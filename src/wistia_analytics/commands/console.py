@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from wistia_analytics.ingest.ingestor import IngestResult, StreamReport
+from wistia_analytics.ingest.ingestor import IngestResult
+from wistia_analytics.ingest.progress import StreamReport
 from wistia_analytics.wistia.client import WistiaClient
 
 log = logging.getLogger("wistia_analytics.ingest")

@@ -23,11 +23,21 @@ class Stream:
     paged: bool
     key: tuple[str, ...]  # what identifies a record downstream (dedup key)
     description: str
+    # Its records are the media list the per-media streams iterate (read from this stream when it runs first).
+    provides_media_list: bool = False
 
 
 STREAMS: tuple[Stream, ...] = (
     Stream("projects", "/projects.json", LoadMode.SNAPSHOT, True, ("id",), "projects (dimension)"),
-    Stream("medias", "/medias.json", LoadMode.SNAPSHOT, True, ("hashed_id",), "medias (dimension)"),
+    Stream(
+        "medias",
+        "/medias.json",
+        LoadMode.SNAPSHOT,
+        True,
+        ("hashed_id",),
+        "medias (dimension)",
+        provides_media_list=True,
+    ),
     Stream(
         "media_lifetime_stats",
         "/stats/medias/{media_id}.json",
@@ -70,6 +80,7 @@ STREAMS: tuple[Stream, ...] = (
     ),
 )
 STREAMS_BY_NAME = {s.name: s for s in STREAMS}
+MEDIA_LIST_STREAM = next(s for s in STREAMS if s.provides_media_list)  # what per-media streams iterate
 
 
 def select_streams(names: list[str] | None) -> list[Stream]:

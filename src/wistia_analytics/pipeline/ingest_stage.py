@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wistia_analytics.ingest.ingestor import IngestOptions, Ingestor, IngestResult, ProgressSink
+from wistia_analytics.ingest.ingestor import IngestOptions, Ingestor, IngestResult
+from wistia_analytics.ingest.progress import ProgressSink
 from wistia_analytics.ingest.source import EmbeddedSource, open_source
 from wistia_analytics.ingest.windows import WindowPolicy
 from wistia_analytics.lake.storage import Storage

@@ -1,14 +1,15 @@
 """One transform run: Bronze -> Silver -> Gold with write-audit-publish, full or incremental.
 
 Full rebuild: every model over all its inputs. Incremental: only what new Bronze files change.
-- Snapshot entities (`merge=True`) read only the new files and merge their winners into the current table
-  by key (latest ingested wins), which equals re-reading everything.
+- Unpartitioned Silver entities read only the new files and merge their winners into the current table by
+  key (latest ingested wins; by `merge_group` for rows that come as one record), which equals re-reading
+  everything.
 - `silver_events` re-derives only the event dates touched by new files (plus the dates of keys they
   re-deliver and of medias whose duration changed), reading the Bronze files that hold those dates.
 - Partitioned Gold tables re-derive only the touched dates, with their partitioned inputs restricted to
   those dates; small unpartitioned Gold tables are recomputed.
-Each table version is written aside, checked, then published by its manifest; downstream models read the
-published version. State (processed files) is saved after the last publish.
+Each table version is audited (`audit.py`), written aside and published by its manifest (`publish.py`);
+downstream models read the published version. State (processed files) is saved after the last publish.
 """
 
 from __future__ import annotations
@@ -22,15 +23,19 @@ from typing import Any
 
 from wistia_analytics.contracts.streams import STREAMS
 from wistia_analytics.crashpoints import crash_point
+from wistia_analytics.errors import ExitCode
 from wistia_analytics.lake.bronze import list_bronze_files
 from wistia_analytics.lake.lock import holding_lake
 from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, new_run_id, start_run
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import UNPARTITIONED, Manifest, TableStore, new_version, version_dir
-from wistia_analytics.quality.checks import CheckResult, key_checks, run_checks
+from wistia_analytics.lake.tables import Manifest, TableStore
+from wistia_analytics.quality.checks import CheckResult
+from wistia_analytics.transform.audit import ChecksFailedError, audit
 from wistia_analytics.transform.channel_sql import render_model_sql
 from wistia_analytics.transform.engine import Engine
-from wistia_analytics.transform.models import MODELS, QUARANTINE_TABLE, Dimension, Model
+from wistia_analytics.transform.kept_partitions import KeptPartitions
+from wistia_analytics.transform.models import MODELS, MODELS_BY_NAME, QUARANTINE_TABLE, Dimension, Model
+from wistia_analytics.transform.publish import publish_model_version, write_version
 from wistia_analytics.transform.state import TransformState
 
 log = logging.getLogger(__name__)
@@ -46,8 +51,8 @@ QUARANTINE_COLUMNS = (
 )
 
 
-class ChecksFailedError(RuntimeError):
-    """A table version failed a blocking check: it was not published; the previous version stays."""
+# A failed run (a blocking check failed: nothing more was published) exits FAILURE, as docs/engines.md says.
+_EXIT_CODES = {RunStatus.SUCCESS: ExitCode.OK, RunStatus.PARTIAL: ExitCode.PARTIAL}
 
 
 @dataclass
@@ -74,7 +79,7 @@ class TransformResult:
 
     @property
     def exit_code(self) -> int:
-        return {RunStatus.SUCCESS: 0, RunStatus.PARTIAL: 3}.get(self.status, 1)
+        return int(_EXIT_CODES.get(self.status, ExitCode.FAILURE))
 
 
 def _dates_sql(dates: set[str]) -> str:
@@ -247,9 +252,10 @@ class TransformRunner:
                         f"ORDER BY ingested_at DESC, source_file DESC) AS rn__ FROM (SELECT {cols} FROM "
                         f"{current_rel} UNION ALL SELECT {cols} FROM {new_rel}) u) r WHERE rn__ = 1",
                     )
-                if model.name == "silver_media_daily_stats":
-                    self.touched["silver_media_daily_stats"] = {
-                        str(r[0]) for r in self.engine.rows(f"SELECT DISTINCT stat_date FROM {model.name}__new")
+                if model.touched_dates:  # partitioned Gold rebuilds the dates of its new rows
+                    self.touched[model.name] = {
+                        str(r[0])
+                        for r in self.engine.rows(f"SELECT DISTINCT {model.touched_dates} FROM {model.name}__new")
                     }
             self._finish(model, model.name, report, partitions=None)
             return
@@ -319,7 +325,9 @@ class TransformRunner:
         )
         if self.engine.scalar(f"SELECT count(*) FROM {changed}") == 0:
             return set()
-        fact = f"{dim.fact}__current" if dim.fact == "silver_events" else dim.fact
+        # A partitioned fact's rows can move between the dates this run re-derives: the stale Gold rows sit where
+        # they were in the version before the run. An unpartitioned fact is merged and keeps every old row.
+        fact = f"{dim.fact}__current" if MODELS_BY_NAME[dim.fact].partition_by else dim.fact
         return {
             str(r[0])
             for r in self.engine.rows(
@@ -366,87 +374,47 @@ class TransformRunner:
         previous: Manifest | None = None,
     ) -> None:
         """Audit, write aside, publish; then expose the published version under the model's name."""
+        kept = KeptPartitions.of(previous, partitions)
         report.rows = self.engine.scalar(f"SELECT count(*) FROM {relation}")
-        checks = list(model.checks)
-        results = run_checks(self.engine, relation, checks)
-        results += run_checks(self.engine, relation, key_checks(model.key, model.nullable_key))
-        total_rows = report.rows
-        if partitions is not None and previous is not None:
-            # The candidate version is these rows plus the untouched partitions kept. The kept rows passed the
-            # checks when they were published; what is left is a key of the new rows also in a kept partition.
-            kept = [f for d, fs in previous.files.items() if d not in partitions for f in fs]
-            kept_rel = f"{model.name}__kept"
-            self.engine.register_parquet(kept_rel, kept, previous.columns)
-            total_rows += self.engine.scalar(f"SELECT count(*) FROM {kept_rel}")
-            if model.partition_by not in model.key:
-                unique = next(r for r in results if r.name.startswith("key unique"))
-                on = " AND ".join(f"k.{c} = n.{c}" for c in model.key)
-                unique.violations += self.engine.scalar(
-                    f"SELECT count(*) FROM {kept_rel} k JOIN (SELECT DISTINCT {', '.join(model.key)} "
-                    f"FROM {relation}) n ON {on}"
-                )
-        # Some input passed validation iff the model's build table has a good row (no second read of Bronze).
-        valid_inputs = (
-            self.engine.scalar(
-                f"SELECT count(*) FROM (SELECT 1 FROM {model.name}__raw WHERE reject_reason IS NULL LIMIT 1) t"
-            )
-            if model.nonempty_if
-            else 0
-        )
-        if valid_inputs > 0:  # some input passed validation, so an empty table would be a bug
-            results.append(CheckResult(f"non-empty (since {model.nonempty_if} has valid rows)", int(total_rows == 0)))
-        report.checks = results
-        failed = [r for r in results if not r.passed and r.blocking]
-        if failed:
-            detail = ", ".join(f"{r.name}: {r.violations} rows" for r in failed)
-            raise ChecksFailedError(f"{model.name} failed checks ({detail}); the previous version stays published")
-        version = new_version(self.now())
-        written = self.engine.write_parquet(relation, version_dir(model.name, version), model.partition_by)
-        files = dict(written)
-        if partitions is not None and previous is not None:
-            files = {d: fs for d, fs in previous.files.items() if d not in partitions} | written
-        report.partitions_written = len(written)
-        columns = self.engine.columns(relation)
-        manifest = Manifest(
-            table=model.name,
-            version=version,
-            run_id=self.run_id,
-            created_at=self.now().isoformat(),
+        audited = audit(self.engine, model, relation, rows=report.rows, kept=kept, raw=f"{model.name}__raw")
+        report.checks = audited.checks
+        audited.require_passed(model.name)
+        written = write_version(
+            self.engine,
+            model.name,
+            relation,
             partition_by=model.partition_by,
-            files=files or {UNPARTITIONED: []},
-            row_count=total_rows,
-            columns=columns,
-            checks={r.name: r.violations for r in results},
+            run_id=self.run_id,
+            now=self.now,
+            row_count=audited.total_rows,
+            kept=kept,
+            checks={r.name: r.violations for r in audited.checks},
         )
-        crash_point("transform.before_publish")
-        self.tables.publish(manifest)
+        report.partitions_written = written.partitions_written
+        publish_model_version(self.engine, self.tables, written.manifest)
         report.published = True
-        self.currents[model.name] = manifest
-        self.engine.drop(model.name)
-        self.engine.register_parquet(model.name, manifest.all_files(), manifest.columns)
+        self.currents[model.name] = written.manifest
 
     def _publish_quarantine(self) -> None:
+        """The rejected records of this run (plus, incrementally, those kept); read by no model downstream."""
         cols = ", ".join(QUARANTINE_COLUMNS)
         parts = [f"SELECT {cols} FROM {r}" for r in self.quarantine_relations]
         previous = self.tables.current(QUARANTINE_TABLE)
         if not self.full and previous is not None:
             self.engine.register_parquet(f"{QUARANTINE_TABLE}__current", previous.all_files(), previous.columns)
             parts.append(f"SELECT {cols} FROM {QUARANTINE_TABLE}__current")
-        self.engine.materialize(f"{QUARANTINE_TABLE}__build", " UNION ALL ".join(parts))
-        version = new_version(self.now())
-        written = self.engine.write_parquet(f"{QUARANTINE_TABLE}__build", version_dir(QUARANTINE_TABLE, version), None)
-        self.tables.publish(
-            Manifest(
-                table=QUARANTINE_TABLE,
-                version=version,
-                run_id=self.run_id,
-                created_at=self.now().isoformat(),
-                partition_by=None,
-                files=written,
-                row_count=self.engine.scalar(f"SELECT count(*) FROM {QUARANTINE_TABLE}__build"),
-                columns=self.engine.columns(f"{QUARANTINE_TABLE}__build"),
-            )
+        build = f"{QUARANTINE_TABLE}__build"
+        self.engine.materialize(build, " UNION ALL ".join(parts))
+        written = write_version(
+            self.engine,
+            QUARANTINE_TABLE,
+            build,
+            partition_by=None,
+            run_id=self.run_id,
+            now=self.now,
+            row_count=self.engine.scalar(f"SELECT count(*) FROM {build}"),
         )
+        self.tables.publish(written.manifest)
 
 
 def summary(result: TransformResult) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from functools import lru_cache
 import sqlglot
 from sqlglot import exp
 
+from wistia_analytics.errors import InternalError
+
 # DuckDB constructs sqlglot turns into Spark SQL that runs but means something else (or fails late).
 _REFUSED_FUNCTIONS: dict[type[exp.Expr], str] = {
     exp.UnixToTime: "epoch_ms/to_timestamp (unit differs on Spark)",
@@ -36,8 +38,8 @@ _EXCLUDE = re.compile(r"\*\s+EXCLUDE\b", re.IGNORECASE)
 _DOW_PART = re.compile(r"\b(dow|isodow)\b", re.IGNORECASE)  # extract(dow ...), date_part('dow', ...)
 
 
-class NotPortableError(ValueError):
-    """The SQL uses a DuckDB construct that does not mean the same on Spark."""
+class NotPortableError(InternalError):
+    """The SQL uses a DuckDB construct that does not mean the same on Spark: our SQL is wrong, not the setup."""
 
 
 def refuse_unportable(tree: exp.Expr, sql: str) -> None:

@@ -9,11 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 
-from wistia_analytics.contracts.streams import STREAMS
 from wistia_analytics.contracts.tables import QUARANTINE_TABLE, TABLES_BY_NAME, TableContract
 from wistia_analytics.quality.checks import Check, range_check, references
-
-BRONZE_INPUTS = tuple(f"bronze_{s.name}" for s in STREAMS)
 
 
 @dataclass(frozen=True)
@@ -36,6 +33,9 @@ class Model:
     quarantine_entity: str | None = None  # Silver models that validate: entity name in silver_quarantine
     # Rows that come as one record (a media's whole curve): an incremental merge replaces the whole group.
     merge_group: tuple[str, ...] = ()
+    # An unpartitioned table that partitioned Gold reads by date: an incremental run rebuilds, downstream, the
+    # dates this column holds in the new rows (partitioned tables say it with their partitions).
+    touched_dates: str | None = None
     partitioned_inputs: dict[str, str] = field(default_factory=dict)  # input -> its date column
     dimensions: tuple[Dimension, ...] = ()
     checks: tuple[Check, ...] = ()
@@ -56,10 +56,6 @@ class Model:
     @property
     def nullable_key(self) -> tuple[str, ...]:
         return self.contract.nullable_key
-
-    @property
-    def layer(self) -> str:
-        return self.contract.layer
 
     def sql(self) -> str:
         return resources.files("wistia_analytics.transform.sql").joinpath(f"{self.name}.sql").read_text()
@@ -114,6 +110,7 @@ MODELS: tuple[Model, ...] = (
         "silver_media_daily_stats",
         ("bronze_media_daily_stats",),
         quarantine_entity="media_daily_stats",
+        touched_dates="stat_date",
         checks=(
             range_check("play_count", low=0),
             range_check("load_count", low=0),
@@ -180,4 +177,21 @@ MODELS: tuple[Model, ...] = (
 MODELS_BY_NAME = {m.name: m for m in MODELS}
 if set(MODELS_BY_NAME) != set(TABLES_BY_NAME):  # one contract per model, one model per contract
     raise AssertionError(f"models and table contracts differ: {sorted(set(MODELS_BY_NAME) ^ set(TABLES_BY_NAME))}")
+
+
+def _date_column_of(table: str) -> str | None:
+    model = MODELS_BY_NAME[table]
+    return model.partition_by or model.touched_dates
+
+
+# A partitioned input's dates are found by its partitions or its declared `touched_dates`: both must be the
+# column the reading model restricts it by, or an incremental run would rebuild the wrong dates.
+_MISMATCHED = sorted(
+    f"{m.name} reads {table} by {column}"
+    for m in MODELS
+    for table, column in m.partitioned_inputs.items()
+    if _date_column_of(table) != column
+)
+if _MISMATCHED:
+    raise AssertionError(f"partitioned inputs without matching dates: {_MISMATCHED}")
 __all__ = ["MODELS", "MODELS_BY_NAME", "QUARANTINE_TABLE", "Dimension", "Model"]

@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wistia_analytics.errors import ConfigurationError, MissingDependencyError
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.transform.dialect import to_spark
 
@@ -55,17 +56,22 @@ HADOOP_CONF = {
 }
 
 
-class SparkUnavailableError(RuntimeError):
-    """pyspark is not installed, or no Java runtime can start it."""
+class SparkUnavailableError(ConfigurationError):
+    """pyspark is not installed, or no Java runtime can start it: fix the environment; retrying cannot help."""
+
+
+class PysparkMissingError(SparkUnavailableError, MissingDependencyError):
+    """pyspark, the 'spark' extra, is not installed."""
+
+    def __init__(self) -> None:
+        MissingDependencyError.__init__(self, "the Spark engine (pyspark 3.5)", "spark")
 
 
 def _import_pyspark() -> Any:
     try:
         import pyspark
     except ImportError:
-        raise SparkUnavailableError(
-            "the Spark engine needs pyspark 3.5: pip install 'wistia-analytics[spark]'"
-        ) from None
+        raise PysparkMissingError from None
     return pyspark
 
 

@@ -1,0 +1,234 @@
+"""One small class per load mode (singer-sdk style: one class per stream kind), chosen by `LOAD_MODES`.
+
+Each class loads one stream into Bronze and moves its watermarks, and says what a dry run would fetch. The
+order inside each is what makes a crash safe: a watermark commits only after the Bronze files covering it are
+written (see `ingestor.py`).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from datetime import date
+from typing import Any, ClassVar
+
+from wistia_analytics.contracts.streams import LoadMode, Stream
+from wistia_analytics.crashpoints import crash_point
+from wistia_analytics.ingest.bronze_buffer import PageBuffer
+from wistia_analytics.ingest.day_scheduling import DonePrefix, run_bounded
+from wistia_analytics.ingest.load_context import LoadContext
+from wistia_analytics.ingest.progress import StreamReport
+from wistia_analytics.ingest.windows import Window, events_floor
+from wistia_analytics.lake.bronze import BronzeWriter, Lineage
+from wistia_analytics.wistia.errors import NotFoundError, RequestBugError, RetriesExhaustedError
+from wistia_analytics.wistia.parsing import parse_timestamp
+
+FLUSH_PAGES = 20  # pages buffered per Bronze file: bounds memory whatever the account size
+FLUSH_OBJECTS = 100  # per-media objects (stats, curves, by_date series) per Bronze file
+ALL_KEY = "__account__"  # watermark key of account-wide streams
+
+
+class StreamLoad(ABC):
+    """How streams of one load mode are fetched; one instance per stream per run."""
+
+    mode: ClassVar[LoadMode]
+
+    def __init__(self, ctx: LoadContext) -> None:
+        self.ctx = ctx
+
+    @abstractmethod
+    def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
+        """Fetch `stream` into Bronze and commit its watermarks as its files become durable."""
+
+    @abstractmethod
+    def plan(self, stream: Stream) -> str:
+        """One line saying what `load` would fetch (a dry run: reads the media list, writes nothing)."""
+
+
+class SnapshotLoad(StreamLoad):
+    """The whole paged list every run; the watermark is just when it was last taken."""
+
+    mode = LoadMode.SNAPSHOT
+
+    def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
+        ctx = self.ctx
+        buffer = PageBuffer(writer, stream.name, FLUSH_PAGES, ctx.on_file(report))
+        records: list[dict[str, Any]] = []
+        for page in ctx.client.paginate(stream.path):
+            buffer.add(page.records, Lineage(page.path, page.params, page.number))
+            ctx.count(report, pages=1, records=len(page.records))
+            if stream.provides_media_list:
+                records.extend(page.records)
+            ctx.show(report)
+        buffer.flush()
+        if stream.provides_media_list:
+            ctx.provide_medias(records)
+        ctx.state.commit(stream.name, {ALL_KEY: ctx.now().strftime("%Y-%m-%dT%H:%M:%SZ")}, writer.run_id)
+
+    def plan(self, stream: Stream) -> str:
+        return f"{stream.name}: full snapshot of {stream.path}, paged by 100"
+
+
+class PerMediaSnapshotLoad(StreamLoad):
+    """One request per media, run concurrently, in chunks of one Bronze file each."""
+
+    mode = LoadMode.PER_MEDIA_SNAPSHOT
+
+    def window_of(self, media: dict[str, Any]) -> Window | None:
+        """The date window to ask for (None: the endpoint takes no dates)."""
+        return None
+
+    def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
+        """Watermarks (by-date only) commit after each chunk's file is durable."""
+        ctx = self.ctx
+        buffer = PageBuffer(writer, stream.name, FLUSH_OBJECTS, ctx.on_file(report))
+        pending_marks: dict[str, str] = {}
+        marks_lock = threading.Lock()
+
+        def fetch(media: dict[str, Any]) -> None:
+            media_id = str(media["hashed_id"])
+            window = self.window_of(media)
+            params: dict[str, Any] = {}
+            if window is not None:
+                if window.empty:
+                    return
+                params = {"start_date": window.start.isoformat(), "end_date": window.end.isoformat()}
+            path = stream.path.format(media_id=media_id)
+            try:
+                data = ctx.client.get_json(path, params or None)
+            except NotFoundError:
+                ctx.count(report, skipped=1)
+                ctx.error(report, f"media {media_id} not found (deleted since it was listed?); skipped")
+                return
+            except (RetriesExhaustedError, RequestBugError) as exc:
+                ctx.error(report, f"media {media_id}: {exc}")
+                return
+            rows = data if isinstance(data, list) else [data]
+            ctx.count(report, pages=1, records=len(rows))
+            buffer.add(rows, Lineage(path, params, None, context={"media_id": media_id}))
+            if window is not None and window.done_through is not None:
+                with marks_lock:
+                    pending_marks[media_id] = window.done_through.isoformat()
+            ctx.show(report)
+
+        for chunk in _chunks(ctx.medias(), FLUSH_OBJECTS):
+            run_bounded(fetch, chunk, ctx.concurrency)
+            buffer.flush()  # durable before the watermarks of this chunk move
+            with marks_lock:
+                marks, pending_marks = dict(pending_marks), {}
+            if marks:
+                crash_point("ingest.after_bronze_before_state")
+                ctx.state.commit(stream.name, marks, writer.run_id)
+
+    def plan(self, stream: Stream) -> str:
+        return f"{stream.name}: one request per media ({len(self.ctx.medias())} medias)"
+
+
+class PerMediaByDateLoad(PerMediaSnapshotLoad):
+    """Per media, an inclusive date window from its own watermark (with lookback, never before its creation)."""
+
+    mode = LoadMode.PER_MEDIA_BY_DATE
+
+    def __init__(self, ctx: LoadContext) -> None:
+        super().__init__(ctx)
+        self.windows: dict[str, Window] = {}
+
+    def media_window(self, stream: Stream, media: dict[str, Any]) -> Window:
+        created = parse_timestamp(media.get("created"))
+        return self.ctx.window(stream.name, media["hashed_id"], created.date() if created else None)
+
+    def window_of(self, media: dict[str, Any]) -> Window | None:
+        return self.windows[media["hashed_id"]]
+
+    def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
+        medias = self.ctx.medias()
+        self.windows = {m["hashed_id"]: self.media_window(stream, m) for m in medias}
+        super().load(stream, writer, report)
+        if medias:
+            sample = self.window_of(medias[0])
+            if sample is not None:
+                report.windows.append(f"{sample.start}..{sample.end} (first media's)")
+
+    def plan(self, stream: Stream) -> str:
+        windows = [self.media_window(stream, m) for m in self.ctx.medias()]
+        active = [w for w in windows if not w.empty]
+        span = f"{min(w.start for w in active)}..{max(w.end for w in active)}" if active else "nothing"
+        return f"{stream.name}: {len(active)} medias, days {span}"
+
+
+class EventsByDayLoad(StreamLoad):
+    """UTC day windows fetched concurrently; the watermark follows the contiguous prefix of done days.
+
+    Memory does not grow with the window: at most `concurrency` days are in flight, each holding one Bronze
+    file's worth of pages, and `DonePrefix` keeps only the days finished ahead of the prefix.
+    """
+
+    mode = LoadMode.EVENTS_BY_DAY
+
+    def __init__(self, ctx: LoadContext) -> None:
+        super().__init__(ctx)
+        self.committed: date | None = None  # the watermark this run last committed
+
+    def window(self, stream: Stream) -> Window:
+        return self.ctx.window(stream.name, ALL_KEY, events_floor(self.ctx.today))
+
+    def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
+        ctx = self.ctx
+        window = self.window(stream)
+        report.windows.append(f"{window.start}..{window.end}")
+        if window.empty:
+            return
+        prefix = DonePrefix(window.start)
+        lock = threading.Lock()  # orders the prefix's updates with the watermark commits they cause
+
+        def fetch_day(day: date) -> None:
+            buffer = PageBuffer(writer, stream.name, FLUSH_PAGES, ctx.on_file(report))
+            params = {"start_date": day.isoformat(), "end_date": day.isoformat()}
+            try:
+                for page in ctx.client.paginate(stream.path, params):
+                    buffer.add(page.records, Lineage(page.path, page.params, page.number))
+                    ctx.count(report, pages=1, records=len(page.records))
+                    ctx.show(report)
+                buffer.flush()
+            except (RetriesExhaustedError, RequestBugError) as exc:
+                buffer.flush()  # what was fetched is kept; the day stays behind the watermark
+                with lock:
+                    prefix.fail(day)
+                ctx.error(report, f"events of {day}: {exc}")
+                return
+            with lock:
+                last = prefix.finish(day)
+                if last is not None and window.done_through is not None:
+                    self._advance(stream, min(last, window.done_through), writer.run_id)
+
+        run_bounded(fetch_day, window.iter_days(), ctx.concurrency)
+
+    def _advance(self, stream: Stream, last: date, run_id: str) -> None:
+        """Commit the watermark to `last`, the end of the done prefix (the caller holds the prefix's lock)."""
+        if last != self.committed:
+            crash_point("ingest.after_bronze_before_state")
+            self.ctx.state.commit(stream.name, {ALL_KEY: last.isoformat()}, run_id)
+            self.committed = last
+
+    def plan(self, stream: Stream) -> str:
+        w = self.window(stream)
+        n = 0 if w.empty else len(w.days)
+        return f"{stream.name}: {n} day windows {w.start}..{w.end} (watermark -> {w.done_through})"
+
+
+LOAD_MODES: dict[LoadMode, type[StreamLoad]] = {
+    cls.mode: cls for cls in (SnapshotLoad, PerMediaSnapshotLoad, PerMediaByDateLoad, EventsByDayLoad)
+}
+if set(LOAD_MODES) != set(LoadMode):  # every mode has its class
+    raise AssertionError(f"load modes without a class: {sorted(m.value for m in set(LoadMode) - set(LOAD_MODES))}")
+
+
+def loader_for(stream: Stream, ctx: LoadContext) -> StreamLoad:
+    """The load-mode class of `stream`, for one run."""
+    return LOAD_MODES[stream.mode](ctx)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
