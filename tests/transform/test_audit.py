@@ -77,7 +77,7 @@ def test_failed_checks_are_counted_and_stop_the_publish(engine: DuckDBEngine) ->
     assert (counts["key not null (event_key)"], counts["key unique (event_key)"]) == (1, 1)
     with pytest.raises(ChecksFailedError, match=r"silver_events failed checks \(.*key unique \(event_key\): 1 rows"):
         result.require_passed("silver_events")
-    assert issubclass(ChecksFailedError, DataQualityError) and ChecksFailedError.exit_code is ExitCode.PARTIAL
+    assert issubclass(ChecksFailedError, DataQualityError) and ChecksFailedError.exit_code is ExitCode.FAILURE
 
 
 def test_an_empty_table_is_a_bug_only_when_some_input_was_valid(engine: DuckDBEngine) -> None:

@@ -19,11 +19,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from wistia_analytics.errors import ExitCode, WistiaAnalyticsError
 from wistia_analytics.lake.lock import LakeLockedError
 from wistia_analytics.pipeline.transform_stage import run_transform
 from wistia_analytics.settings import Settings
 from wistia_analytics.transform.build import summary
-from wistia_analytics.transform.spark_engine import SparkUnavailableError, local_session
+from wistia_analytics.transform.spark_engine import local_session
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -82,19 +83,19 @@ def main(argv: Sequence[str] | None = None, *, spark: SparkSession | None = None
         full_rebuild = _truthy(options.get("FULL_REBUILD", "false"))
     except (ValueError, SystemExit) as exc:
         log.error("bad job arguments: %s", exc)
-        return 2
+        return int(ExitCode.CONFIG)
     settings = Settings(lake_uri=options["LAKE_URI"])
     try:
         session = spark or _session(_on_glue())
         result = run_transform(
             settings, full_rebuild=full_rebuild, engine="spark", command="glue transform", spark=session
         )
-    except SparkUnavailableError as exc:
-        log.error("%s", exc)
-        return 2
     except LakeLockedError as exc:
         log.error("lake is busy: %s", exc)
-        return 4
+        return int(exc.exit_code)
+    except WistiaAnalyticsError as exc:  # Spark unavailable and every other error of ours: its own exit code
+        log.error("%s", exc)
+        return int(exc.exit_code)
     log.info("transform %s", summary(result))
     if result.error:
         log.error("%s", result.error)

@@ -7,12 +7,13 @@ from datetime import date
 from wistia_analytics.commands.error_report import report_error
 from wistia_analytics.commands.ingest import ingest_command
 from wistia_analytics.commands.lake_access import writable_lake
-from wistia_analytics.commands.transform import check_engine, transform_command
+from wistia_analytics.commands.transform import transform_command
 from wistia_analytics.errors import ExitCode, WistiaAnalyticsError
 from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.lock import holding_lake_for_stages
 from wistia_analytics.lake.runs import new_run_id
 from wistia_analytics.lake.timestamps import utc_now
+from wistia_analytics.pipeline.transform_stage import check_engine
 from wistia_analytics.settings import load_settings
 
 

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
-from pathlib import Path
-
 from rich.markup import escape
 from rich.table import Table
 
 from wistia_analytics.commands.console import report_console
 from wistia_analytics.commands.error_report import report_error
 from wistia_analytics.commands.lake_access import existing_lake
-from wistia_analytics.errors import ConfigurationError, ExitCode, MissingDependencyError, WistiaAnalyticsError
+from wistia_analytics.errors import ExitCode, WistiaAnalyticsError
 from wistia_analytics.logs import configure_logging
-from wistia_analytics.pipeline.transform_stage import ENGINES, run_transform
+from wistia_analytics.pipeline.transform_stage import check_engine, run_transform
 from wistia_analytics.settings import Settings, load_settings
 from wistia_analytics.transform.build import TransformResult
-from wistia_analytics.transform.spark_engine import SparkUnavailableError
 
 
 def transform_table(result: TransformResult) -> Table:
@@ -44,22 +38,6 @@ def transform_table(result: TransformResult) -> Table:
     return table
 
 
-def check_engine(engine: str) -> None:
-    """Refuse an unknown engine, or Spark without pyspark or Java, before any work (`ConfigurationError`).
-
-    The Spark engine checks the same when it starts; asking first means `run` does not ingest, and `transform`
-    does not look at the lake, for an engine that cannot run.
-    """
-    if engine not in ENGINES:
-        raise ConfigurationError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
-    if engine == "spark":
-        if importlib.util.find_spec("pyspark") is None:
-            raise MissingDependencyError("the Spark engine", "spark")
-        java_home = os.environ.get("JAVA_HOME")
-        if not (java_home and Path(java_home, "bin", "java").exists()) and shutil.which("java") is None:
-            raise ConfigurationError("the Spark engine needs a Java runtime (Java 17): none found on PATH or JAVA_HOME")
-
-
 def transform_command(*, full_rebuild: bool, engine: str, wait: float, settings: Settings | None = None) -> int:
     """Run one transform; its exit code (every error of ours shown as one line on stderr)."""
     try:
@@ -74,12 +52,7 @@ def _transform(*, full_rebuild: bool, engine: str, wait: float, settings: Settin
     storage = existing_lake(settings)  # before the engine starts: an empty lake is refused, not "transformed"
     configure_logging(settings.log_format, "WARNING")
     err = report_console(stderr=True)
-    try:
-        result = run_transform(
-            settings, full_rebuild=full_rebuild, engine=engine, storage=storage, lock_wait_seconds=wait
-        )
-    except SparkUnavailableError as exc:
-        raise ConfigurationError(str(exc)) from exc
+    result = run_transform(settings, full_rebuild=full_rebuild, engine=engine, storage=storage, lock_wait_seconds=wait)
     if result.mode == "noop":
         report_console().print("transform: no new Bronze files; every table is up to date")
         return int(ExitCode.OK)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wistia_analytics.errors import ConfigurationError
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.settings import Settings
 from wistia_analytics.transform.build import TransformResult, TransformRunner
@@ -14,6 +15,16 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 ENGINES = ("duckdb", "spark")
+
+
+def check_engine(name: str) -> None:
+    """Refuse an unknown engine, or Spark without pyspark or Java, before any work (`ConfigurationError`)."""
+    if name not in ENGINES:
+        raise ConfigurationError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
+    if name == "spark":
+        from wistia_analytics.transform.spark_engine import require_spark
+
+        require_spark()
 
 
 def make_engine(name: str, storage: Storage, settings: Settings, *, spark: SparkSession | None = None) -> Engine:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wistia_analytics.errors import DataQualityError
+from wistia_analytics.errors import DataQualityError, ExitCode
 from wistia_analytics.quality.checks import CheckResult, key_checks, run_checks
 from wistia_analytics.transform.engine import Engine
 from wistia_analytics.transform.kept_partitions import KeptPartitions
@@ -17,7 +17,13 @@ from wistia_analytics.transform.models import Model
 
 
 class ChecksFailedError(DataQualityError):
-    """A table version failed a blocking check: it was not published; the previous version stays."""
+    """A table version failed a blocking check: it was not published; the previous version stays.
+
+    A blocking failure fails the transform run (exit 1, docs/engines.md); a non-blocking one only makes it
+    partial (3), which is `DataQualityError`'s own code.
+    """
+
+    exit_code = ExitCode.FAILURE
 
 
 @dataclass

@@ -19,6 +19,7 @@ engine-specific is only reading Bronze and Parquet and writing Parquet, kept equ
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -90,12 +91,10 @@ def local_session(
     the same either way. `driver_memory` (default `$SPARK_DRIVER_MEMORY`, else 2g): the local JVM's heap,
     which holds every executor in local mode; persisted relations spill to disk beyond it.
     """
+    require_spark()
     _import_pyspark()
     from pyspark.sql import SparkSession
 
-    java_home = os.environ.get("JAVA_HOME")
-    if not (java_home and Path(java_home, "bin", "java").exists()) and not _on_path("java"):
-        raise SparkUnavailableError("the Spark engine needs a Java runtime (Java 17): none found on PATH or JAVA_HOME")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Python workers (the record re-printing UDF) must import this package: run them on this interpreter.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -125,6 +124,18 @@ def local_session(
         ) from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def require_spark() -> None:
+    """Raise `SparkUnavailableError` unless pyspark is installed and a Java runtime is found (imports nothing).
+
+    Cheap enough to ask before any work, so that `run` does not ingest for an engine that cannot start.
+    """
+    if importlib.util.find_spec("pyspark") is None:
+        raise PysparkMissingError
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and Path(java_home, "bin", "java").exists()) and not _on_path("java"):
+        raise SparkUnavailableError("the Spark engine needs a Java runtime (Java 17): none found on PATH or JAVA_HOME")
 
 
 def _on_path(program: str) -> bool:
