@@ -44,7 +44,7 @@ from wistia_analytics.lake.storage import Storage
 from wistia_analytics.lake.tables import TableStore, layer_and_name
 from wistia_analytics.query.catalog import TABLES, open_catalog
 from wistia_analytics.transform.models import QUARANTINE_TABLE
-from wistia_analytics.transform.state import TransformState
+from wistia_analytics.transform.processed_files import TransformState
 
 TODAY = date(2026, 11, 25)
 HISTORY_START = date(2026, 11, 5)  # the tiny account's 21 days; pinned so that sandboxes on other days agree

@@ -258,7 +258,7 @@ def child_renders(lake: str) -> list[dict[str, Any]]:
     from streamlit.testing.v1 import AppTest
 
     from wistia_analytics.dashboard.gold import open_gold
-    from wistia_analytics.dashboard.server import APP
+    from wistia_analytics.dashboard.launcher import APP
     from wistia_analytics.lake.storage import Storage
 
     gold = open_gold(Storage.from_uri(lake), hot="off")  # only to pick medias and a project to select

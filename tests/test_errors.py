@@ -6,7 +6,7 @@ import pytest
 
 from wistia_analytics.aws.lambda_handler import IngestFailedError, InvalidEventError, TransformFailedError
 from wistia_analytics.aws.secrets import TokenNotSetError, TokenSecretError, TokenSecretUnavailableError
-from wistia_analytics.dashboard.server import DashboardAddressError, DashboardStartError
+from wistia_analytics.dashboard.launcher import DashboardAddressError, DashboardStartError
 from wistia_analytics.errors import (
     ConfigurationError,
     DataQualityError,
@@ -19,7 +19,7 @@ from wistia_analytics.errors import (
 )
 from wistia_analytics.lake.lock import LakeLockedError, LakeLockLostError
 from wistia_analytics.lake.storage import LakePathError
-from wistia_analytics.wistia.errors import HostUnreachableError
+from wistia_analytics.wistia.api_errors import HostUnreachableError
 
 
 @pytest.mark.parametrize(

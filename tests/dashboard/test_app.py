@@ -14,13 +14,13 @@ from streamlit.testing.v1 import AppTest
 from tests.dashboard.conftest import M3, P1, P2, build_gold_lake
 from tests.transform.fixture_lake import M1, M2, build
 from wistia_analytics.dashboard.help import METRICS_MD, kpi_help
+from wistia_analytics.dashboard.launcher import APP
 from wistia_analytics.dashboard.metrics import (
     NO_LOADS_PER_CHANNEL,
     NO_PLAY_RATE_PER_CHANNEL,
     NO_VISITOR_CHANNEL,
     NO_VISITORS_PER_CHANNEL,
 )
-from wistia_analytics.dashboard.server import APP
 from wistia_analytics.lake.storage import Storage
 
 WHOLE_LAKE = {

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 from tests.dashboard.conftest import M3, P1
 from tests.transform.fixture_lake import M1, M2
-from wistia_analytics.dashboard.server import serve
+from wistia_analytics.dashboard.launcher import serve
 
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

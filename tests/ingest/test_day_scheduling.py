@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from wistia_analytics.ingest.day_scheduling import DonePrefix, run_bounded
-from wistia_analytics.wistia.errors import FatalConfigError
+from wistia_analytics.wistia.api_errors import FatalConfigError
 
 D0 = date(2026, 1, 1)
 

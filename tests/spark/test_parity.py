@@ -30,8 +30,8 @@ from wistia_analytics.sandbox import SandboxConfig, run_sandbox
 from wistia_analytics.settings import Settings
 from wistia_analytics.transform.build import TransformResult, TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
+from wistia_analytics.transform.processed_files import TransformState
 from wistia_analytics.transform.spark_engine import SparkEngine
-from wistia_analytics.transform.state import TransformState
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

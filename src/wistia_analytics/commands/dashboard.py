@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wistia_analytics.commands.lake_access import existing_lake
-from wistia_analytics.dashboard.server import check_port_free, run_dashboard
+from wistia_analytics.dashboard.launcher import check_port_free, run_dashboard
 from wistia_analytics.settings import load_settings
 
 

@@ -31,7 +31,7 @@ DEMO_HOST = "127.0.0.1"
 
 def run_demo(*, size: str, serve: bool = False, port: int = 8501) -> int:
     """The demo's exit code; a bad setting or a busy dashboard port is refused before the pipeline runs."""
-    from wistia_analytics.dashboard.server import check_port_free
+    from wistia_analytics.dashboard.launcher import check_port_free
 
     settings = load_settings()
     storage = Storage.from_uri(settings.lake_uri)  # a bad LAKE_URI first: it is what the user set
@@ -88,7 +88,7 @@ def run_demo(*, size: str, serve: bool = False, port: int = 8501) -> int:
 
 def _serve_dashboard(lake_uri: str, port: int, out: Console) -> int:
     """The last step of the demo: the dashboard over the lake just built, until Ctrl-C or SIGTERM."""
-    from wistia_analytics.dashboard.server import run_dashboard
+    from wistia_analytics.dashboard.launcher import run_dashboard
 
     def ready(address: str) -> None:
         out.print(f"[bold]Dashboard:[/bold] {address}  (Ctrl-C to stop)")

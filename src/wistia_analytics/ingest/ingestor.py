@@ -24,8 +24,8 @@ from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, new_run
 from wistia_analytics.lake.state import StateStore
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.lake.timestamps import utc_iso
+from wistia_analytics.wistia.api_errors import FatalConfigError, WistiaError
 from wistia_analytics.wistia.client import WistiaClient
-from wistia_analytics.wistia.errors import FatalConfigError, WistiaError
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from wistia_analytics.ingest.load_context import LoadContext
 from wistia_analytics.ingest.progress import StreamReport
 from wistia_analytics.ingest.windows import Window, events_floor
 from wistia_analytics.lake.bronze import BronzeWriter, Lineage
-from wistia_analytics.wistia.errors import NotFoundError, RequestBugError, RetriesExhaustedError
+from wistia_analytics.wistia.api_errors import NotFoundError, RequestBugError, RetriesExhaustedError
 from wistia_analytics.wistia.parsing import parse_timestamp
 
 FLUSH_PAGES = 20  # pages buffered per Bronze file: bounds memory whatever the account size

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from wistia_analytics.contracts.sandbox_api import DEFAULT_TOKEN
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.settings import REAL_API_URL, Settings
-from wistia_analytics.wistia.errors import FatalConfigError
+from wistia_analytics.wistia.api_errors import FatalConfigError
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ from wistia_analytics.transform.channel_sql import render_model_sql
 from wistia_analytics.transform.engine import Engine
 from wistia_analytics.transform.kept_partitions import KeptPartitions
 from wistia_analytics.transform.models import MODELS, MODELS_BY_NAME, QUARANTINE_TABLE, Dimension, Model
+from wistia_analytics.transform.processed_files import TransformState
 from wistia_analytics.transform.publish import publish_model_version, write_version
-from wistia_analytics.transform.state import TransformState
 
 log = logging.getLogger(__name__)
 HELPER_COLUMNS = ("reject_reason", "record", "record_key")

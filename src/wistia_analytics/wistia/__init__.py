@@ -4,9 +4,7 @@
 holds the lenient value readers the transform uses on the records the client returns untouched.
 """
 
-from wistia_analytics.wistia.client import MAX_PER_PAGE, Page, WistiaClient
-from wistia_analytics.wistia.counters import ClientStats, StatsSnapshot
-from wistia_analytics.wistia.errors import (
+from wistia_analytics.wistia.api_errors import (
     FatalConfigError,
     HostUnreachableError,
     InvalidJSONError,
@@ -16,6 +14,8 @@ from wistia_analytics.wistia.errors import (
     RetriesExhaustedError,
     WistiaError,
 )
+from wistia_analytics.wistia.client import MAX_PER_PAGE, Page, WistiaClient
+from wistia_analytics.wistia.counters import ClientStats, StatsSnapshot
 from wistia_analytics.wistia.pacing import Pacer
 from wistia_analytics.wistia.retry import DEFAULT_RETRY_POLICY, Action, Decision, RetryPolicy, decide
 

@@ -27,8 +27,7 @@ from pydantic import SecretStr
 
 from wistia_analytics import __version__
 from wistia_analytics.redact import format_query, is_secret_name, redact_params, redact_text
-from wistia_analytics.wistia.counters import ClientStats
-from wistia_analytics.wistia.errors import (
+from wistia_analytics.wistia.api_errors import (
     FatalConfigError,
     HostUnreachableError,
     InvalidJSONError,
@@ -38,6 +37,7 @@ from wistia_analytics.wistia.errors import (
     WistiaError,
     error_for_status,
 )
+from wistia_analytics.wistia.counters import ClientStats
 from wistia_analytics.wistia.pacing import Clock, Pacer, Sleep
 from wistia_analytics.wistia.retry import (
     DEFAULT_RETRY_POLICY,

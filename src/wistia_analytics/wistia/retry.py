@@ -23,7 +23,7 @@ from enum import Enum
 
 import httpx
 
-from wistia_analytics.wistia.errors import RetriableError
+from wistia_analytics.wistia.api_errors import RetriableError
 
 Outcome = httpx.Response | BaseException
 

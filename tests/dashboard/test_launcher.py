@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wistia_analytics.dashboard import server
+from wistia_analytics.dashboard import launcher as server
 from wistia_analytics.errors import ExitCode, exit_code_for
 
 
