@@ -90,7 +90,7 @@ BUILD_REQUIRES = $(shell $(PYTHON) -c 'import tomllib; print(" ".join(map(repr, 
 lock: ## Regenerate constraints.txt (.[dev]), build-constraints.txt (hatchling) and constraints-sam.txt afresh
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LOCK_VENV)/bin/python -m pip install --quiet $(BUILD_REQUIRES)
+	$(LOCK_VENV)/bin/python -m pip install --quiet $(BUILD_REQUIRES) editables  # hatchling asks for it to build -e
 	{ echo $(call LOCK_HEADER,build-system.requires of pyproject.toml); $(LOCK_VENV)/bin/python -m pip freeze; } > $(BUILD_CONSTRAINTS).new
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
