@@ -24,8 +24,8 @@ from .conftest import NOW
 
 def test_run_ids_sort_by_time() -> None:
     run_id = new_run_id(NOW)
-    assert re.fullmatch(r"20261125T174512Z-[0-9a-f]{6}", run_id)
-    later = [new_run_id(NOW + timedelta(seconds=s)) for s in (1, 60, 3600, 86400 * 40)]
+    assert re.fullmatch(r"20261125T174512_000Z-[0-9a-f]{3}-[0-9a-f]{16}", run_id)
+    later = [new_run_id(NOW + timedelta(milliseconds=ms)) for ms in (1, 1000, 60_000, 3_600_000, 86400_000 * 40)]
     assert sorted([*later, run_id]) == [run_id, *later]
     assert new_run_id(NOW) != new_run_id(NOW)
     with pytest.raises(ValueError, match="timezone-aware"):
@@ -82,13 +82,29 @@ def test_latest_runs_newest_first(storage: LocalStorage) -> None:
     assert latest_runs(LocalStorage(storage.root / "empty"), 5) == []
 
 
-def test_latest_runs_orders_runs_of_one_second_by_their_start(storage: LocalStorage) -> None:
-    """Run ids carry the start second only; two runs of one second are ordered by `started_at`, not by suffix."""
+def test_latest_runs_orders_runs_of_one_millisecond_in_creation_order(storage: LocalStorage) -> None:
+    """Run ids carry the millisecond and a per-process counter: runs of one second (even of one millisecond)
+    come newest first by their id alone, whatever their random part."""
     second = NOW.replace(microsecond=0)
-    first_id, later_id = f"{new_run_id(second)[:-6]}ffffff", f"{new_run_id(second)[:-6]}000000"  # suffix misleads
-    start_run(storage, first_id, "ingest", second + timedelta(microseconds=1_000))
-    start_run(storage, later_id, "ingest", second + timedelta(microseconds=900_000))
+    first_id, later_id = (
+        new_run_id(second + timedelta(microseconds=1_000)),
+        new_run_id(second + timedelta(microseconds=1_000)),
+    )
+    last_id = new_run_id(second + timedelta(microseconds=900_000))
+    for run_id in (last_id, first_id, later_id):
+        start_run(storage, run_id, "ingest", second)
     start_run(storage, new_run_id(second - timedelta(seconds=1)), "ingest", second - timedelta(seconds=1))
-    assert [r.run_id for r in latest_runs(storage, 1)] == [later_id]
-    assert [r.run_id for r in latest_runs(storage, 2)] == [later_id, first_id]
-    assert len(latest_runs(storage, 3)) == 3
+    assert [r.run_id for r in latest_runs(storage, 1)] == [last_id]
+    assert [r.run_id for r in latest_runs(storage, 3)] == [last_id, later_id, first_id]
+    assert len(latest_runs(storage, 4)) == 4
+
+
+def test_old_run_ids_still_load_and_come_before_new_ones(storage: LocalStorage) -> None:
+    """Lakes written by older releases keep ``20261125T174512Z-1a2b3c`` ids (the second, a random suffix)."""
+    old_ids = ["20261125T174512Z-ffffff", "20261125T174511Z-000000"]
+    for run_id in old_ids:
+        start_run(storage, run_id, "ingest", NOW)
+    new_id = new_run_id(NOW)  # the same second as the newest old id: still newer
+    start_run(storage, new_id, "ingest", NOW)
+    assert [r.run_id for r in latest_runs(storage, 3)] == [new_id, *old_ids]
+    assert load_run(storage, old_ids[0]).run_id == old_ids[0]

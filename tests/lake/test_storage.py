@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -146,18 +147,24 @@ def test_from_uri_and_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "memory://bucket/prefix" in repr(mem)
 
 
-def test_download_and_upload_copy_whole_files(any_storage: Storage, tmp_path: Path) -> None:
+def test_download_and_upload_copy_whole_files(
+    any_storage: Storage, raw_keys: Callable[[], list[str]], tmp_path: Path
+) -> None:
     """The batch copies engines use to read and write many immutable files at local-disk speed."""
-    sources = {f"t/v=1/d={i}/part-0.parquet": tmp_path / f"src-{i}.bin" for i in range(3)}
+    sources = {f"t/v=1/d={i}/part-0.parquet": tmp_path / "src" / f"{i}.bin" for i in range(30)}
     for i, path in enumerate(sources.values()):
-        path.write_bytes(bytes([i]) * 1000)
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(f"content {i}".encode() * 100)
     any_storage.upload(sources)
     assert any_storage.list("t") == sorted(sources)
+    assert raw_keys() == sorted(sources)  # exactly these objects on the backend: no temp files, no folder markers
     mirror = tmp_path / "mirror"
     any_storage.download(sorted(sources), mirror)
     assert all_files(mirror) == sorted(sources)
     for rel, path in sources.items():
         assert (mirror / rel).read_bytes() == path.read_bytes() == any_storage.read_bytes(rel)
+    any_storage.download([], mirror)  # nothing to do, nothing touched
+    assert all_files(mirror) == sorted(sources)
     with pytest.raises(FileNotFoundError):
         any_storage.download(["t/missing"], tmp_path / "other")
-    assert not (tmp_path / "other").exists() or all_files(tmp_path / "other") == []
+    assert not (tmp_path / "other").exists() or all_files(tmp_path / "other") == []  # no partial copy left

@@ -1,4 +1,9 @@
-"""S3 fixtures: lakes on the local S3-compatible server (moto, 127.0.0.1) from tests/conftest.py."""
+"""S3 fixtures: lakes on the local S3-compatible server (moto, 127.0.0.1) from tests/conftest.py.
+
+The backend-neutral lake tests run on S3 from tests/lake (its `backend` fixture); tests/s3 holds what only an
+object store does (conditional PUT, paging, one client's view of another's writes, profiles) and the
+pipeline end to end on an S3 lake.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +20,6 @@ def s3_storage(s3_lake_uri: str) -> FsspecStorage:
     storage = Storage.from_uri(s3_lake_uri)
     assert isinstance(storage, FsspecStorage)
     return storage
-
-
-@pytest.fixture()
-def any_storage(s3_storage: FsspecStorage) -> Storage:
-    """Lets the backend-neutral tests of tests/lake run unchanged against S3."""
-    return s3_storage
 
 
 @pytest.fixture(autouse=True, scope="session")

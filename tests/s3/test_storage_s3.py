@@ -1,4 +1,5 @@
-"""The storage module against a real S3 server: the local-lake behaviours, plus what only object stores need."""
+"""The storage module against a real S3 server: what only object stores need (the backend-neutral cases run
+on S3 from tests/lake)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.lake.test_storage import (
-    test_round_trip_list_delete,
-    test_write_if_absent_never_overwrites,
-    test_write_is_idempotent_and_replaces,
-)
 from wistia_analytics.lake.storage import FsspecStorage, LakePathError, Storage
 
 pytestmark = pytest.mark.s3
-
-__all__ = [  # the backend-neutral tests, collected here again with `any_storage` on S3
-    "test_round_trip_list_delete",
-    "test_write_if_absent_never_overwrites",
-    "test_write_is_idempotent_and_replaces",
-]
 
 
 def keys(bucket: str) -> list[str]:
@@ -99,24 +89,6 @@ def test_writer_and_reader_in_one_process_see_each_other(s3_lake_uri: str) -> No
     assert writer.delete("t/a") is True
     assert reader.list("t") == ["t/b"] and not reader.exists("t/a")
     assert reader.delete("t/a") is False  # S3 itself reports success for a missing key
-
-
-def test_download_and_upload_batches(s3_storage: FsspecStorage, s3_bucket: str, tmp_path: Path) -> None:
-    local = {f"v=1/d={i}/part-0.parquet": tmp_path / "src" / f"{i}.bin" for i in range(30)}
-    for i, path in enumerate(local.values()):
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(f"content {i}".encode() * 100)
-    s3_storage.upload(local)
-    assert keys(s3_bucket) == sorted(f"wistia/{k}" for k in local)
-    mirror = tmp_path / "mirror"
-    s3_storage.download(sorted(local), mirror)
-    for rel, source in local.items():
-        assert (mirror / rel).read_bytes() == source.read_bytes()
-    assert sorted(p.relative_to(mirror).as_posix() for p in mirror.rglob("*") if p.is_file()) == sorted(local)
-    s3_storage.download([], mirror)  # nothing to do, nothing touched
-    with pytest.raises(FileNotFoundError):
-        s3_storage.download(["v=1/nope"], tmp_path / "other")
-    assert not any(p.is_file() for p in (tmp_path / "other").rglob("*"))  # no partial copy left
 
 
 def test_settings_come_from_an_aws_profile_alone(moto_endpoint: str, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ written.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -17,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from wistia_analytics.lake.bronze import BronzeFile
+from wistia_analytics.lake.ids import sortable_id
 from wistia_analytics.lake.layout import RUNS_ROOT, check_run_id, run_file
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.lake.timestamps import utc_iso
@@ -34,9 +34,9 @@ class RunStatus(StrEnum):
 
 
 def new_run_id(now: datetime) -> str:
-    """``20261125T174512Z-1a2b3c``: sorts by start time (to the second), random suffix for uniqueness."""
-    stamp = utc_iso(now.replace(microsecond=0))
-    return f"{stamp.replace('-', '').replace(':', '')}-{secrets.token_hex(3)}"
+    """``20261125T174512_123Z-000-a3f0c2e19b5d7e46``: sorts by start time (to the millisecond, then in the
+    order one process made them), unique across processes (`wistia_analytics.lake.ids`)."""
+    return sortable_id(now)
 
 
 @dataclass
@@ -108,22 +108,9 @@ def load_run(storage: Storage, run_id: str) -> RunRecord:
     return RunRecord.from_json(storage.read_bytes(run_file(run_id)))
 
 
-def _start_second(path: str) -> str:
-    return path.rsplit("/", 1)[-1].split("-", 1)[0]  # the run id's stamp: its start, to the second
-
-
 def latest_runs(storage: Storage, n: int = 10) -> list[RunRecord]:
-    """The `n` most recent run records, newest first.
-
-    Run ids sort by start second only (the suffix is random), so two runs started in the same second are
-    ordered by their recorded `started_at` (microseconds); only the records of the boundary second are read
-    beyond the `n` newest."""
+    """The `n` most recent run records, newest first (run ids sort by start time; see `new_run_id`)."""
     if n <= 0:
         return []
     paths = sorted(storage.list(RUNS_ROOT, suffix=".json"), reverse=True)
-    cut = min(n, len(paths))
-    while cut < len(paths) and _start_second(paths[cut]) == _start_second(paths[cut - 1]):
-        cut += 1
-    records = [RunRecord.from_json(storage.read_bytes(p)) for p in paths[:cut]]
-    records.sort(key=lambda r: (_start_second(r.run_id), datetime.fromisoformat(r.started_at), r.run_id), reverse=True)
-    return records[:n]
+    return [RunRecord.from_json(storage.read_bytes(p)) for p in paths[:n]]

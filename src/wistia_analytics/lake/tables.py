@@ -23,19 +23,18 @@ name carries the time it was written), and never while the current manifest or t
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wistia_analytics.contracts.tables import layer_and_name
+from wistia_analytics.lake.ids import id_time, sortable_id
 from wistia_analytics.lake.storage import Storage
 
 UNPARTITIONED = ""
 KEEP_VERSIONS = 3  # older versions' files are deleted after this many newer ones...
 GRACE_SECONDS = 3600.0  # ...and once superseded this long ago (Athena's default query timeout is 30 min)
 SYMLINK_DIR = "_symlink_format_manifest"
-_VERSION_STAMP = "%Y%m%dT%H%M%S"
 
 
 def table_dir(table: str) -> str:
@@ -53,16 +52,14 @@ def symlink_manifest_path(table: str) -> str:
 
 
 def new_version(now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(UTC)).strftime(_VERSION_STAMP)
-    return f"{stamp}-{secrets.token_hex(3)}"
+    """``20261125T174512_123Z-000-a3f0c2e19b5d7e46``: versions sort by write time (`wistia_analytics.lake.ids`)."""
+    return sortable_id(now)
 
 
 def version_written_at(version: str) -> datetime | None:
-    """When a version was written, from its name; None for a name that is not ours."""
-    try:
-        return datetime.strptime(version.split("-", 1)[0], _VERSION_STAMP).replace(tzinfo=UTC)
-    except ValueError:
-        return None
+    """When a version was written, from its name (to the second for an older release's name); None for a
+    name that is not ours."""
+    return id_time(version)
 
 
 def version_dir(table: str, version: str) -> str:

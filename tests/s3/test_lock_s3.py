@@ -1,5 +1,5 @@
-"""Lock, state, run records and Bronze on S3: the tests of tests/lake that only use the storage module, plus
-the lock's contention cases on a real conditional-PUT server."""
+"""The lake lock's contention cases on a real conditional-PUT server (the backend-neutral lock, state, run
+record and Bronze tests run on S3 from tests/lake)."""
 
 from __future__ import annotations
 
@@ -7,29 +7,12 @@ import threading
 
 import pytest
 
-from tests.lake.test_bronze import test_parts_increase_and_never_overwrite, test_round_trip_with_lineage
-from tests.lake.test_lock import (
-    dead_pid,
-    plant,
-    test_acquire_writes_holder_and_release_removes,
-    test_second_acquire_names_the_holder,
-)
-from tests.lake.test_runs import test_lifecycle
-from tests.lake.test_state import test_empty_then_commit_and_load
+from tests.lake.test_lock import dead_pid, plant
 from wistia_analytics.lake.layout import LOCK_PATH
 from wistia_analytics.lake.lock import LakeLock, LakeLockedError, LockInfo
 from wistia_analytics.lake.storage import Storage
 
 pytestmark = pytest.mark.s3
-
-__all__ = [
-    "test_acquire_writes_holder_and_release_removes",
-    "test_empty_then_commit_and_load",
-    "test_lifecycle",
-    "test_parts_increase_and_never_overwrite",
-    "test_round_trip_with_lineage",
-    "test_second_acquire_names_the_holder",
-]
 
 
 def test_two_holders_one_wins(s3_lake_uri: str) -> None:
