@@ -44,7 +44,7 @@ from benchmarks.campaign_support import (
     scan_for_token,
 )
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import TableStore
+from wistia_analytics.lake.table_versions import TableStore
 from wistia_analytics.transform.models import MODELS, QUARANTINE_TABLE
 
 PRIOR_DAY = TODAY - timedelta(days=2)

@@ -41,7 +41,7 @@ from wistia_analytics.crashpoints import ENV as CRASH_ENV
 from wistia_analytics.lake.layout import LOCK_PATH
 from wistia_analytics.lake.runs import RunRecord, RunStatus, latest_runs
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import TableStore, layer_and_name
+from wistia_analytics.lake.table_versions import TableStore, layer_and_name
 from wistia_analytics.query.catalog import TABLES, open_catalog
 from wistia_analytics.transform.models import QUARANTINE_TABLE
 from wistia_analytics.transform.processed_files import TransformState

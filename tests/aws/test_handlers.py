@@ -18,11 +18,12 @@ import pytest
 
 from tests.conftest import TODAY
 from tests.transform.fixture_lake import build
-from wistia_analytics.aws import lambda_handler, metrics
+from wistia_analytics.aws import emf_metrics as metrics
+from wistia_analytics.aws import lambda_handler
 from wistia_analytics.aws.secrets import TokenNotSetError
 from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, latest_runs, start_run
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import TableStore
+from wistia_analytics.lake.table_versions import TableStore
 from wistia_analytics.sandbox import Sandbox, SandboxConfig, run_sandbox
 from wistia_analytics.transform.build import TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine

@@ -14,11 +14,11 @@ import pytest
 
 from tests.aws.cfn_yaml import INFRA, TEMPLATE, load_template, resources
 from tests.transform.fixture_lake import build
-from wistia_analytics.aws import metrics
+from wistia_analytics.aws import emf_metrics as metrics
 from wistia_analytics.contracts.tables import layer_and_name
 from wistia_analytics.lake import lock
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import TableStore, symlink_manifest_path
+from wistia_analytics.lake.table_versions import TableStore, symlink_manifest_path
 from wistia_analytics.transform.build import TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
 

@@ -19,7 +19,7 @@ from wistia_analytics.dashboard.gold import (
 )
 from wistia_analytics.errors import ConfigurationError
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import TableStore
+from wistia_analytics.lake.table_versions import TableStore
 
 D1, D2 = date(2026, 11, 1), date(2026, 11, 2)
 

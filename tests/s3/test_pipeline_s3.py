@@ -29,7 +29,7 @@ from wistia_analytics.ingest.ingestor import IngestOptions
 from wistia_analytics.lake.bronze import read_bronze_file
 from wistia_analytics.lake.state import StateStore
 from wistia_analytics.lake.storage import LocalStorage, Storage
-from wistia_analytics.lake.tables import TableStore, symlink_manifest_path
+from wistia_analytics.lake.table_versions import TableStore, symlink_manifest_path
 from wistia_analytics.pipeline.embedded_sandbox import open_embedded_sandbox
 from wistia_analytics.pipeline.ingest_stage import run_ingest
 from wistia_analytics.query.catalog import TABLES, open_catalog

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 from tests.tables_compare import assert_same_rows
 from wistia_analytics.contracts.tables import layer_and_name
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import TableStore
+from wistia_analytics.lake.table_versions import TableStore
 from wistia_analytics.query.catalog import TABLES, open_catalog
 
 # Columns that name the run or version that wrote a row: equal only within one lake.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wistia_analytics.lake.tables import Manifest
+from wistia_analytics.lake.table_versions import Manifest
 from wistia_analytics.transform.kept_partitions import KeptPartitions
 
 COLUMNS = [["event_key", "VARCHAR"], ["event_date", "DATE"]]

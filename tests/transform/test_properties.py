@@ -30,7 +30,7 @@ from tests.transform.fixture_lake import P1, project
 from wistia_analytics.contracts.tables import layer_and_name
 from wistia_analytics.lake.bronze import BronzeWriter, Lineage
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import TableStore
+from wistia_analytics.lake.table_versions import TableStore
 from wistia_analytics.query.catalog import TABLES, open_catalog
 from wistia_analytics.transform.build import TransformResult, TransformRunner
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine

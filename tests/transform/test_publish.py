@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import UNPARTITIONED, TableStore
+from wistia_analytics.lake.table_versions import UNPARTITIONED, TableStore
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
 from wistia_analytics.transform.kept_partitions import KeptPartitions
 from wistia_analytics.transform.publish import publish_model_version, write_version

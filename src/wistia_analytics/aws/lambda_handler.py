@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from wistia_analytics.aws import metrics
+from wistia_analytics.aws import emf_metrics as metrics
 from wistia_analytics.aws.secrets import read_token
 from wistia_analytics.errors import ConfigurationError, DataQualityError, UnavailableError
 from wistia_analytics.ingest.ingestor import IngestOptions

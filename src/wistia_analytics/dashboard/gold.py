@@ -16,7 +16,7 @@ import duckdb
 from wistia_analytics.dashboard.speed_layer import HOT_MAX_VISITOR_ROWS, HotCopy
 from wistia_analytics.errors import ConfigurationError
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import Manifest, TableStore
+from wistia_analytics.lake.table_versions import Manifest, TableStore
 from wistia_analytics.query.catalog import open_catalog, read_root
 
 HotMode = Literal["background", "later", "now", "off"]

@@ -17,7 +17,7 @@ from wistia_analytics.contracts.tables import PUBLISHED_TABLES as TABLES
 from wistia_analytics.contracts.tables import layer_and_name
 from wistia_analytics.lake.mirror import shared_mirror
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import Manifest, TableStore
+from wistia_analytics.lake.table_versions import Manifest, TableStore
 
 
 def _quote(value: str) -> str:

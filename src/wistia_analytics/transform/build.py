@@ -28,7 +28,7 @@ from wistia_analytics.lake.bronze import list_bronze_files
 from wistia_analytics.lake.lock import holding_lake
 from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, new_run_id, start_run
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import Manifest, TableStore
+from wistia_analytics.lake.table_versions import Manifest, TableStore
 from wistia_analytics.quality.checks import CheckResult
 from wistia_analytics.transform.audit import ChecksFailedError, audit
 from wistia_analytics.transform.channel_sql import render_model_sql

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wistia_analytics.lake.tables import Manifest
+from wistia_analytics.lake.table_versions import Manifest
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from wistia_analytics.crashpoints import crash_point
-from wistia_analytics.lake.tables import UNPARTITIONED, Manifest, TableStore, new_version, version_dir
+from wistia_analytics.lake.table_versions import UNPARTITIONED, Manifest, TableStore, new_version, version_dir
 from wistia_analytics.transform.engine import Engine
 from wistia_analytics.transform.kept_partitions import KeptPartitions
 

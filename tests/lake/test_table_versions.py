@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.tables import (
+from wistia_analytics.lake.table_versions import (
     GRACE_SECONDS,
     KEEP_VERSIONS,
     Manifest,

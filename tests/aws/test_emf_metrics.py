@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from wistia_analytics.aws import metrics
+from wistia_analytics.aws import emf_metrics as metrics
 from wistia_analytics.ingest.ingestor import IngestResult, StreamReport
 from wistia_analytics.lake.runs import RunRecord, RunStatus
 from wistia_analytics.wistia.counters import StatsSnapshot
