@@ -43,7 +43,7 @@ def test_an_unpartitioned_version_is_written_aside_and_not_yet_current(
     )
     manifest = written.manifest
     (only,) = manifest.files[UNPARTITIONED]
-    assert only.startswith("gold/media_engagement_curve/v=20261125T120000-")
+    assert only.startswith("gold/media_engagement_curve/v=20261125T120000_000Z-")
     assert (tmp_path / only).is_file() and written.partitions_written == 1
     assert (manifest.row_count, manifest.run_id, manifest.created_at) == (2, "r1", NOW.isoformat())
     assert [c for c, _ in manifest.columns] == ["media_id", "activity_date", "plays"]
