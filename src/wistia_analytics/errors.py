@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     CONFIG = 2  # fix the settings before running again; retrying cannot help
     PARTIAL = 3  # the run finished, but some items were skipped or failed checks
     UNAVAILABLE = 4  # the API (or the lake) kept failing or was busy: run again later
+    INCOMPLETE = 5  # the run reached its deadline: what it fetched is durable; run again to continue
+    SCHEMA_DRIFT = 6  # a stream's records no longer have the shape we read (a renamed field): fix the model
 
 
 class WistiaAnalyticsError(Exception):
@@ -76,6 +78,18 @@ class DataQualityError(WistiaAnalyticsError):
     """The run finished but what it produced failed checks: the previous published version stays current."""
 
     exit_code = ExitCode.PARTIAL
+
+
+class RunIncompleteError(WistiaAnalyticsError):
+    """The run stopped at its deadline (`--max-duration`, a Lambda's remaining time) with its position recorded."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
+class SchemaDriftError(DataQualityError):
+    """Systemic bad input: a stream's quarantine share passed its threshold, so publishing it would mislead."""
+
+    exit_code = ExitCode.SCHEMA_DRIFT
 
 
 class InternalError(WistiaAnalyticsError):

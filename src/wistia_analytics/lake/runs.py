@@ -30,6 +30,7 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     SUCCESS = "success"
     PARTIAL = "partial"
+    INCOMPLETE = "incomplete"  # stopped at its deadline; the next run continues from the recorded position
     FAILED = "failed"
 
 
