@@ -13,7 +13,7 @@ from wistia_analytics.commands.console import report_console
 from wistia_analytics.commands.lake_access import existing_lake
 from wistia_analytics.contracts.tables import layer_and_name
 from wistia_analytics.errors import ConfigurationError, ExitCode
-from wistia_analytics.query.catalog import open_catalog
+from wistia_analytics.query.catalog import ReadOnlyError, check_read_only, open_catalog, read_only_message
 from wistia_analytics.settings import load_settings
 
 FORMATS = ("table", "csv", "json")
@@ -91,9 +91,13 @@ def query_command(sql: str, output: str) -> int:
             raise ConfigurationError(
                 "the lake has no published tables yet: run `wistia-analytics transform` (or `run`) first"
             )
+        check_read_only(con, sql)
         try:
             cursor = con.execute(sql)
         except Exception as exc:  # duckdb raises many error classes; the message is what the user needs
+            refused = read_only_message(exc)
+            if refused is not None:
+                raise ReadOnlyError(refused) from None
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if first.startswith("Catalog Error") and "does not exist" in first:
                 shown = ", ".join(".".join(layer_and_name(t)) for t in sorted(manifests))
