@@ -27,7 +27,6 @@ from wistia_analytics.lake.mirror import shared_mirror
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.lake.table_versions import Manifest, TableStore
 
-
 # The statements a reader may run: queries (SELECT, FROM ..., WITH, DESCRIBE, SHOW, SUMMARIZE) and their plans.
 READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 READ_ONLY_MESSAGE = "the query may only read the lake's published tables (silver.*, gold.*)"
