@@ -1,4 +1,8 @@
-"""What a person sees during and after `wistia-analytics ingest`: a live table and a summary."""
+"""What a person sees during and after `wistia-analytics ingest`: a live table and a summary.
+
+Text that comes from the API or the lake (ids, names, windows, URLs, a lake's URI) is never Rich markup: table
+cells are `plain` Text and interpolated strings go through `rich.markup.escape`, so `[/bold]x` prints as is.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from wistia_analytics.ingest.ingestor import IngestResult
 from wistia_analytics.ingest.progress import StreamReport
@@ -19,20 +24,30 @@ from wistia_analytics.wistia.client import WistiaClient
 log = logging.getLogger("wistia_analytics.ingest")
 
 
+def plain(value: object) -> Text:
+    """`value` as literal text for a Rich table or `print`: no markup, no emoji codes."""
+    return Text(str(value))
+
+
 def _table(reports: dict[str, StreamReport], client: WistiaClient | None, elapsed: float) -> Table:
     table = Table(title="ingest", title_justify="left")
     for column in ("stream", "status", "pages", "records", "files", "skipped", "errors", "window"):
         table.add_column(column, justify="right" if column not in ("stream", "status", "window") else "left")
     for r in reports.values():
         table.add_row(
-            r.name,
-            r.status,
-            str(r.pages),
-            f"{r.records:,}",
-            str(r.files),
-            str(r.skipped),
-            str(r.errors),
-            "; ".join(r.windows),
+            *map(
+                plain,
+                (
+                    r.name,
+                    r.status,
+                    str(r.pages),
+                    f"{r.records:,}",
+                    str(r.files),
+                    str(r.skipped),
+                    str(r.errors),
+                    "; ".join(r.windows),
+                ),
+            )
         )
     if client is not None:
         stats = client.stats
@@ -103,7 +118,7 @@ def report_console(stderr: bool = False) -> Console:
 
 def summary_table(result: IngestResult, client: WistiaClient | None, elapsed: float) -> Table:
     table = _table(result.streams, client, elapsed)
-    table.title = f"ingest run {result.run_id}: {result.status}"
+    table.title = plain(f"ingest run {result.run_id}: {result.status}")
     return table
 
 
@@ -120,9 +135,9 @@ def summary_json(result: IngestResult) -> str:
 
 def simple_table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     """A plain rich table: a title, column names, rows as text."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=plain(title), title_justify="left")
     for c in columns:
-        table.add_column(c)
+        table.add_column(plain(c))
     for row in rows:
-        table.add_row(*[str(x) for x in row])
+        table.add_row(*[plain(x) for x in row])
     return table

@@ -11,6 +11,7 @@ import time
 from urllib.parse import urlsplit
 
 from rich.console import Console
+from rich.markup import escape
 
 from wistia_analytics.commands.console import ConsoleProgress, report_console, summary_table
 from wistia_analytics.commands.transform import transform_table
@@ -51,7 +52,7 @@ def run_demo(*, size: str, serve: bool = False, port: int = 8501) -> int:
         }
     )
     configure_logging("text", "WARNING")
-    out.print(f"[bold]1/2 ingest[/bold]: built-in sandbox ({size} account) -> Bronze in {storage.uri('')}")
+    out.print(f"[bold]1/2 ingest[/bold]: built-in sandbox ({size} account) -> Bronze in {escape(storage.uri(''))}")
     started = time.monotonic()
     progress = ConsoleProgress()
     with progress:
@@ -91,6 +92,6 @@ def _serve_dashboard(lake_uri: str, port: int, out: Console) -> int:
     from wistia_analytics.dashboard.launcher import run_dashboard
 
     def ready(address: str) -> None:
-        out.print(f"[bold]Dashboard:[/bold] {address}  (Ctrl-C to stop)")
+        out.print(f"[bold]Dashboard:[/bold] {escape(address)}  (Ctrl-C to stop)")
 
     return run_dashboard(DEMO_HOST, port, lake_uri, on_ready=ready)

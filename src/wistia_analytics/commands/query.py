@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from wistia_analytics.commands.console import report_console
 from wistia_analytics.commands.lake_access import existing_lake
@@ -52,9 +53,9 @@ def result_table(names: list[str], rows: list[tuple[Any, ...]]) -> Table:
     """Rows for people, one line each: long cell text is cut at MAX_CELL characters, column names never."""
     table = Table(title=_title(rows), title_justify="left")
     for name in names:
-        table.add_column(name, min_width=len(name), overflow="fold")
+        table.add_column(Text(name), min_width=len(name), overflow="fold")
     for row in rows:
-        table.add_row(*[_cell(v) for v in row])
+        table.add_row(*[Text(_cell(v)) for v in row])
     return table
 
 
@@ -66,7 +67,7 @@ def record_tables(names: list[str], rows: list[tuple[Any, ...]]) -> list[Table]:
         table.add_column("column", style="bold", no_wrap=True)
         table.add_column("value", overflow="fold")
         for name, value in zip(names, row, strict=True):
-            table.add_row(name, _cell(value))
+            table.add_row(Text(name), Text(_cell(value)))
         tables.append(table)
     return tables
 

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from wistia_analytics.commands.console import report_console
+from wistia_analytics.commands.console import plain, report_console
 from wistia_analytics.commands.lake_access import existing_lake
 from wistia_analytics.errors import ConfigurationError, ExitCode
 from wistia_analytics.lake.runs import RunRecord, latest_runs
@@ -102,12 +103,12 @@ def _table(title: str, columns: list[str], rows: list[list[str]], right: tuple[s
     for column in columns:
         table.add_column(column, justify="right" if column in right else "left", min_width=len(column))
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*map(plain, row))
     return table
 
 
 def print_report(doc: dict[str, Any], console: Console) -> None:
-    console.print(f"[bold]lake[/bold] {doc['lake']}", highlight=False)
+    console.print(f"[bold]lake[/bold] {escape(doc['lake'])}", highlight=False)
     if "freshness" in doc:
         f = doc["freshness"]
         console.print(f"newest event {when(f['newest_event_at'])} ({f['age_hours']} h ago)", highlight=False)
@@ -121,7 +122,7 @@ def print_report(doc: dict[str, Any], console: Console) -> None:
     if "quarantine" in doc:
         q = doc["quarantine"]
         text = ", ".join(f"{n:,} {entity}" for entity, n in q.items()) if q else "empty"
-        console.print(f"quarantine: {text}", highlight=False)
+        console.print(plain(f"quarantine: {text}"), highlight=False)
     runs = doc["runs"]
     console.print(
         _table(

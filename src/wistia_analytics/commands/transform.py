@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from wistia_analytics.commands.console import report_console
+from wistia_analytics.commands.console import plain, report_console
 from wistia_analytics.commands.error_report import report_error
 from wistia_analytics.commands.lake_access import existing_lake
 from wistia_analytics.errors import ExitCode, WistiaAnalyticsError
@@ -25,12 +25,17 @@ def transform_table(result: TransformResult) -> Table:
     for m in result.models:
         failed = [c.name for c in m.checks if not c.passed]
         table.add_row(
-            m.name,
-            f"{m.rows:,}",
-            str(m.partitions_written),
-            str(m.quarantined),
-            f"{m.seconds:.2f}",
-            "ok" if not failed else "FAILED: " + "; ".join(failed),
+            *map(
+                plain,
+                (
+                    m.name,
+                    f"{m.rows:,}",
+                    str(m.partitions_written),
+                    str(m.quarantined),
+                    f"{m.seconds:.2f}",
+                    "ok" if not failed else "FAILED: " + "; ".join(failed),
+                ),
+            )
         )
     table.caption = (
         f"quarantined this run: {sum(result.quarantined.values())}; reconciliation rows with drift: {result.drift_rows}"

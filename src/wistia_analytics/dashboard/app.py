@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import altair as alt
 import streamlit as st
 
-from wistia_analytics.dashboard.formatting import format_change, format_kpi
+from wistia_analytics.dashboard.formatting import format_change, format_kpi, plain_markdown
 from wistia_analytics.dashboard.gold import Gold, GoldUnavailableError, lake_versions, open_gold
 from wistia_analytics.dashboard.help import METRICS_MD, kpi_help, section
 from wistia_analytics.dashboard.metrics import (
@@ -833,10 +833,13 @@ def top_visitors_section(lake_uri: str, versions: Versions, f: Filters) -> None:
 def no_data_page(lake_uri: str, error: GoldUnavailableError) -> None:
     st.title("Video engagement")
     if error.kind == "unreadable":
-        st.error(f"The lake at `{lake_uri}` cannot be read by the dashboard yet: {error}", icon=":material/error:")
+        st.error(
+            f"The lake at `{lake_uri}` cannot be read by the dashboard yet: {plain_markdown(error)}",
+            icon=":material/error:",
+        )
         st.markdown("Point `LAKE_URI` at a local lake folder (for example `./lake`) and reload this page.")
         return
-    st.warning(f"There is nothing to show yet: {error}.", icon=":material/hourglass_empty:")
+    st.warning(f"There is nothing to show yet: {plain_markdown(error)}.", icon=":material/hourglass_empty:")
     st.markdown(
         f"""
 The dashboard reads the Gold tables of the lake at `{lake_uri}` (setting `LAKE_URI`). Build them first:
@@ -869,7 +872,10 @@ def main() -> None:
     load_url_state(gold)
     f = sidebar_filters(gold)
     st.title("Video engagement")
-    st.caption(f"{f.start:%Y-%m-%d} - {f.end:%Y-%m-%d} ({_days(f.days)}, UTC) · {describe_scope(gold, f)}")
+    # media, project and channel names come from the API: literal text, never Markdown
+    st.caption(
+        f"{f.start:%Y-%m-%d} - {f.end:%Y-%m-%d} ({_days(f.days)}, UTC) · {plain_markdown(describe_scope(gold, f))}"
+    )
     panel = _timed("trust", lambda: cached_trust(lake_uri, versions))
     trust_banner(panel)
     partial_day_note(panel, f)

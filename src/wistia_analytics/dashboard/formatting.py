@@ -1,10 +1,28 @@
-"""Display formatting of the page's figures: counts, durations, rates and their changes, one way everywhere."""
+"""Display formatting of the page's figures: counts, durations, rates and their changes, one way everywhere.
+
+And `plain_markdown`: text from the API (media, project and visitor names, emails, URLs) or the lake is hostile;
+wherever it enters Markdown (`st.caption`, `st.markdown`, `st.info`...) it goes through this one helper, so a
+link, an image, HTML or emphasis shows as the literal text. Widgets that show plain text need nothing: dataframe
+cells and selectbox/multiselect options (only their labels are Markdown), Altair legends and tooltips.
+"""
 
 from __future__ import annotations
 
 import math
+import re
+import string
 
 from wistia_analytics.dashboard.metrics import Kpi
+
+_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+_BREAKS = re.compile(r"\s+")
+
+
+def plain_markdown(text: object) -> str:
+    """`text` as Markdown that renders literally: every ASCII punctuation character backslash-escaped (CommonMark
+    allows each; this covers links, images, HTML, emphasis, code, tables, headings, lists and Streamlit's
+    `:color[...]` and `$math$`), and line breaks folded into spaces (no new block starts inside it)."""
+    return _PUNCTUATION.sub(r"\\\1", _BREAKS.sub(" ", str(text)))
 
 
 def format_hours(seconds: float | None) -> str:
