@@ -130,3 +130,32 @@ def gold(gold_lake: Path, request: pytest.FixtureRequest) -> Iterator[Gold]:
     assert handle.hot.ready.is_set() == (request.param == "in-memory"), handle.hot.error
     yield handle
     handle.close()
+
+
+def hostile_run_pages(name: str) -> list[tuple[str, list[dict[str, Any]], str, dict[str, Any] | None]]:
+    """A later snapshot naming media Launch (m1), project Marketing and visitor v1 with `name` (API text)."""
+    return [
+        ("projects", [{**project(), "name": name}], "/projects.json", None),
+        (
+            "medias",
+            [{**media(M1, 101, name, 100.0), "project": {"id": 11, "name": name, "hashed_id": P1}}],
+            "/medias.json",
+            None,
+        ),
+        ("visitors", [visitor("v1", name, "v1@example.com", 3)], "/stats/visitors.json", None),
+    ]
+
+
+def build_hostile_lake(root: Path, name: str) -> Storage:
+    """The hand-computed lake, then a run whose media, project and visitor names are `name`; Gold rebuilt."""
+    storage = Storage.from_uri(str(root))
+    build(storage)
+    write_run(storage, "20261104T120000Z-cccccc", datetime(2026, 11, 4, 12, tzinfo=UTC), third_run_pages())
+    write_run(storage, "20261105T120000Z-dddddd", datetime(2026, 11, 5, 12, tzinfo=UTC), hostile_run_pages(name))
+    engine = DuckDBEngine(storage)
+    try:
+        result = TransformRunner(storage, engine).run()
+    finally:
+        engine.close()
+    assert result.status == "success", result
+    return storage
