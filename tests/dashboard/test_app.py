@@ -54,7 +54,7 @@ def deltas(at: AppTest) -> dict[str, str]:
 
 
 def captions(at: AppTest) -> str:
-    return "\n".join(c.value for c in at.caption)
+    return "\n".join([*(c.value for c in at.caption), *(t.value for t in at.text)])
 
 
 def url(at: AppTest) -> dict[str, Any]:

@@ -9,21 +9,24 @@ and that the address stays as shared (`test-output/dashboard-shared.png`). Chrom
 
 from __future__ import annotations
 
+import http.server
 import os
+import re
 import shutil
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import pytest
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
-from tests.dashboard.conftest import M3, P1
+from tests.dashboard.conftest import M3, P1, build_hostile_lake
 from tests.transform.fixture_lake import M1, M2
 from wistia_analytics.dashboard.launcher import serve
 
@@ -200,3 +203,92 @@ def test_a_shared_url_opens_the_same_view(server: str) -> None:
         finally:
             browser.close()
     assert (OUTPUT / "dashboard-shared.png").stat().st_size > 10_000
+
+
+STREAMLIT_ICONS = "https://fonts.gstatic.com/"  # Streamlit's own Material icons (the page icon), not API text
+
+
+class _Pixel(http.server.BaseHTTPRequestHandler):
+    """A 1x1 image; every request is counted (the test expects none)."""
+
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+        self.wfile.write(b"\x89PNG\r\n\x1a\n")
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture()
+def pixel() -> Iterator[tuple[int, list[str]]]:
+    _Pixel.hits = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Pixel)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(httpd.server_address[1]), _Pixel.hits
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_api_text_is_shown_literally_and_fetches_nothing(tmp_path: Path, pixel: tuple[int, list[str]]) -> None:
+    """A media, project and visitor named with a link, a remote image, HTML and emphasis: the page shows the
+    text as it is (no link, no image, no bold) and the browser asks nothing of the image's server."""
+    port, hits = pixel
+    name = f"[click](http://evil.example/x) ![img](http://127.0.0.1:{port}/pixel.png) <b>bold</b> *em*"
+    lake = tmp_path / "lake"
+    build_hostile_lake(lake, name)
+    executable = chromium()
+    from playwright.sync_api import Request, expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    app_port = _free_port()
+    proc = serve("127.0.0.1", app_port, str(lake), timeout=60)
+    outside: list[str] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 2800})
+                page.set_default_timeout(TIMEOUT_MS)
+
+                def seen(request: Request) -> None:
+                    own = (f"http://127.0.0.1:{app_port}", "data:", "blob:", STREAMLIT_ICONS)
+                    if not request.url.startswith(own):
+                        outside.append(request.url)
+
+                page.on("request", seen)
+                # the scope line names the selected media; the sidebar's chips and the retention selectbox show the
+                # name as options; the top-media table, the visitors table and the chart legend hold it too
+                page.goto(f"http://127.0.0.1:{app_port}/?project={P1}&media={M1}&curve={M1}")
+                expect(page.get_by_text("Rendered in")).to_be_visible()
+                expect(page.get_by_test_id("stText").filter(has_text=f"medias: {name}")).to_be_visible()
+                medias = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="Medias")
+                expect(medias).to_contain_text(f"{name} · {M1}")
+                expect(page.get_by_test_id("stSelectbox").filter(has_text="Media").locator("input")).to_have_value(
+                    f"{name} · {M1}"
+                )
+                page.wait_for_timeout(1500)  # time for any image or link prefetch to go out
+                assert page.locator("a[href*='evil.example']").count() == 0
+                assert page.locator(f"img[src*='{port}']").count() == 0
+                assert page.locator("b", has_text="bold").count() == 0
+                assert page.locator("em").filter(has_text=re.compile(r"^em$")).count() == 0
+                assert "\\[" not in page.get_by_test_id("stMain").inner_text()  # escaped, not shown escaped
+                page.screenshot(path=str(OUTPUT / "dashboard-hostile.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert hits == []
+    assert outside == []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from wistia_analytics.dashboard.formatting import format_change, format_hours, format_kpi
+import string
+
+from wistia_analytics.dashboard.formatting import format_change, format_hours, format_kpi, plain_markdown
 from wistia_analytics.dashboard.metrics import Kpi
 
 
@@ -25,3 +27,16 @@ def test_formatting() -> None:
         "+25.0 pp",
         None,
     )
+
+
+def test_plain_markdown_escapes_every_punctuation_character_and_breaks_autolinks() -> None:
+    name = "[click](http://evil.example/x) ![img](http://127.0.0.1:9/p.png) <b>bold</b> *em*\n# head | x"
+    escaped = plain_markdown(name)
+    assert "\n" not in escaped
+    unescaped = escaped.replace("\u2060", "")
+    chars = iter(unescaped)
+    for char in chars:  # every punctuation character escaped, none left bare
+        assert char not in string.punctuation or (char == "\\" and next(chars) in string.punctuation), char
+    assert "http\u2060\\:" in escaped and "www\u2060\\." in plain_markdown("www.evil.example")
+    assert "a\u2060\\@b" in plain_markdown("a@b.example")
+    assert plain_markdown("Launch 2026") == "Launch 2026"

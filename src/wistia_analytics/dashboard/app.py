@@ -872,10 +872,8 @@ def main() -> None:
     load_url_state(gold)
     f = sidebar_filters(gold)
     st.title("Video engagement")
-    # media, project and channel names come from the API: literal text, never Markdown
-    st.caption(
-        f"{f.start:%Y-%m-%d} - {f.end:%Y-%m-%d} ({_days(f.days)}, UTC) · {plain_markdown(describe_scope(gold, f))}"
-    )
+    # media and project names come from the API: plain text (st.text), never Markdown
+    st.text(f"{f.start:%Y-%m-%d} - {f.end:%Y-%m-%d} ({_days(f.days)}, UTC) · {describe_scope(gold, f)}")
     panel = _timed("trust", lambda: cached_trust(lake_uri, versions))
     trust_banner(panel)
     partial_day_note(panel, f)

@@ -1,9 +1,10 @@
 """Display formatting of the page's figures: counts, durations, rates and their changes, one way everywhere.
 
 And `plain_markdown`: text from the API (media, project and visitor names, emails, URLs) or the lake is hostile;
-wherever it enters Markdown (`st.caption`, `st.markdown`, `st.info`...) it goes through this one helper, so a
-link, an image, HTML or emphasis shows as the literal text. Widgets that show plain text need nothing: dataframe
-cells and selectbox/multiselect options (only their labels are Markdown), Altair legends and tooltips.
+it is shown by widgets that show plain text (`st.text`, dataframe cells, selectbox/multiselect options: only
+their labels are Markdown; Altair legends and tooltips), and wherever text must enter Markdown (`st.caption`,
+`st.markdown`, `st.info`...) it goes through this one helper, so a link, an image, HTML or emphasis shows as
+the literal text.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ from wistia_analytics.dashboard.metrics import Kpi
 
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 _BREAKS = re.compile(r"\s+")
+# GFM turns bare URLs and emails into links after escapes are resolved: a word joiner (U+2060, invisible) after
+# the scheme or `www` and before `@` keeps them text
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|mailto|www|xmpp)(?=\\?[:.])|(?=\\@)")
 
 
 def plain_markdown(text: object) -> str:
     """`text` as Markdown that renders literally: every ASCII punctuation character backslash-escaped (CommonMark
     allows each; this covers links, images, HTML, emphasis, code, tables, headings, lists and Streamlit's
-    `:color[...]` and `$math$`), and line breaks folded into spaces (no new block starts inside it)."""
-    return _PUNCTUATION.sub(r"\\\1", _BREAKS.sub(" ", str(text)))
+    `:color[...]` and `$math$`), line breaks folded into spaces (no new block starts inside it), and bare URLs
+    and emails kept from becoming links by an invisible word joiner (the one character added)."""
+    escaped = _PUNCTUATION.sub(r"\\\1", _BREAKS.sub(" ", str(text)))
+    return _AUTOLINK.sub(lambda m: (m.group(1) or "") + "\u2060", escaped)
 
 
 def format_hours(seconds: float | None) -> str:
