@@ -41,6 +41,21 @@ class Settings(BaseSettings):
     wistia_requests_per_minute: int = Field(
         default=600, ge=1, description="Client-side pacing budget; Wistia allows 600 requests/minute/account."
     )
+    wistia_request_deadline_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Total time one API request attempt may take, from sending to the body's last byte (retried).",
+    )
+    wistia_max_response_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest decompressed API response body; a bigger one fails that request (not retried).",
+    )
+    wistia_max_pages: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most pages of one paged list before it counts as endless (the stream fails, never loops).",
+    )
     log_format: str = Field(default="text", pattern="^(text|json)$", description="Log output: text or json.")
     ingest_lookback_days: int = Field(
         default=3, ge=0, description="Days re-fetched before each watermark, for late-arriving events."

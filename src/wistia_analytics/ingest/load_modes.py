@@ -7,11 +7,13 @@ written (see `ingestor.py`).
 
 from __future__ import annotations
 
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import date
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from wistia_analytics.contracts.streams import LoadMode, Stream
 from wistia_analytics.crashpoints import crash_point
@@ -21,12 +23,46 @@ from wistia_analytics.ingest.load_context import LoadContext
 from wistia_analytics.ingest.progress import StreamReport
 from wistia_analytics.ingest.windows import Window, events_floor
 from wistia_analytics.lake.bronze import BronzeWriter, Lineage
-from wistia_analytics.wistia.api_errors import NotFoundError, RequestBugError, RetriesExhaustedError
+from wistia_analytics.wistia.api_errors import NotFoundError, ProtocolError, RequestBugError, RetriesExhaustedError
 from wistia_analytics.wistia.parsing import parse_timestamp
+from wistia_analytics.wistia.payload import DEFECTS_FIELD, as_records, json_type
 
 FLUSH_PAGES = 20  # pages buffered per Bronze file: bounds memory whatever the account size
 FLUSH_OBJECTS = 100  # per-media objects (stats, curves, by_date series) per Bronze file
 ALL_KEY = "__account__"  # watermark key of account-wide streams
+# A media's hashed id as it may appear in a request path (Wistia's are 10 lowercase alphanumerics; this is
+# generous). A media whose id does not match is skipped by the per-media streams with the reason recorded; its
+# record still lands in Bronze and Silver quarantines it (silver_medias: 'invalid media_id').
+MEDIA_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+PER_MEDIA_ERRORS = (RetriesExhaustedError, RequestBugError, ProtocolError)  # one media fails, the stream goes on
+
+
+def media_id_problem(media: Any) -> str | None:
+    """Why `media` cannot be fetched per media (None: its ``hashed_id`` is a usable id)."""
+    if not isinstance(media, dict):
+        return "a media record that is not an object"
+    if DEFECTS_FIELD in media and "hashed_id" not in media:
+        return f"a media record kept only as raw text ({'; '.join(map(str, media[DEFECTS_FIELD]))[:200]})"
+    media_id = media.get("hashed_id")
+    if media_id is None:
+        return "a media without hashed_id"
+    if isinstance(media_id, int) and not isinstance(media_id, bool):
+        media_id = str(media_id)  # a numeric id is a valid path id (§ media endpoints) and what Silver reads
+    if not isinstance(media_id, str):
+        return f"a media whose hashed_id is {json_type(media_id)}"
+    if not MEDIA_ID_PATTERN.fullmatch(media_id):
+        return f"media id {media_id[:80]!a} does not match {MEDIA_ID_PATTERN.pattern}"
+    return None
+
+
+def media_path(template: str, media_id: str) -> str:
+    """`template` with `media_id` percent-encoded into it (already validated; encoded anyway, so an id can never
+    climb the path or start a query)."""
+    return template.format(media_id=quote(media_id, safe=""))
+
+
+def defect_count(records: list[dict[str, Any]]) -> int:
+    return sum(1 for r in records if DEFECTS_FIELD in r)
 
 
 class StreamLoad(ABC):
@@ -58,6 +94,7 @@ class SnapshotLoad(StreamLoad):
         for page in ctx.client.paginate(stream.path):
             buffer.add(page.records, Lineage(page.path, page.params, page.number))
             ctx.count(report, pages=1, records=len(page.records))
+            _count_defects(ctx, report, page.records)
             if stream.provides_media_list:
                 records.extend(page.records)
             ctx.show(report)
@@ -87,32 +124,38 @@ class PerMediaSnapshotLoad(StreamLoad):
         marks_lock = threading.Lock()
 
         def fetch(media: dict[str, Any]) -> None:
-            media_id = str(media["hashed_id"])
+            media_id = str(media["hashed_id"])  # checked by `fetchable`
             window = self.window_of(media)
             params: dict[str, Any] = {}
             if window is not None:
                 if window.empty:
                     return
                 params = {"start_date": window.start.isoformat(), "end_date": window.end.isoformat()}
-            path = stream.path.format(media_id=media_id)
+            path = media_path(stream.path, media_id)
             try:
                 data = ctx.client.get_json(path, params or None)
             except NotFoundError:
                 ctx.count(report, skipped=1)
                 ctx.error(report, f"media {media_id} not found (deleted since it was listed?); skipped")
                 return
-            except (RetriesExhaustedError, RequestBugError) as exc:
+            except PER_MEDIA_ERRORS as exc:
                 ctx.error(report, f"media {media_id}: {exc}")
                 return
-            rows = data if isinstance(data, list) else [data]
+            expected = "an array" if self.window_of(media) is not None else "an object"
+            if json_type(data) != expected:
+                ctx.count(report, skipped=1)
+                ctx.error(report, f"media {media_id}: the API sent {json_type(data)} where {expected} belongs; skipped")
+                return
+            rows = as_records(data) if isinstance(data, list) else [data]
             ctx.count(report, pages=1, records=len(rows))
+            _count_defects(ctx, report, rows)
             buffer.add(rows, Lineage(path, params, None, context={"media_id": media_id}))
             if window is not None and window.done_through is not None:
                 with marks_lock:
                     pending_marks[media_id] = window.done_through.isoformat()
             ctx.show(report)
 
-        for chunk in _chunks(ctx.medias(), FLUSH_OBJECTS):
+        for chunk in _chunks(fetchable(ctx, report, ctx.medias()), FLUSH_OBJECTS):
             run_bounded(fetch, chunk, ctx.concurrency)
             buffer.flush()  # durable before the watermarks of this chunk move
             with marks_lock:
@@ -135,15 +178,18 @@ class PerMediaByDateLoad(PerMediaSnapshotLoad):
         self.windows: dict[str, Window] = {}
 
     def media_window(self, stream: Stream, media: dict[str, Any]) -> Window:
-        created = parse_timestamp(media.get("created"))
-        return self.ctx.window(stream.name, media["hashed_id"], created.date() if created else None)
+        try:
+            created = parse_timestamp(media.get("created"))
+        except ValueError:  # Silver quarantines or nulls it; here it only means no floor for the window
+            created = None
+        return self.ctx.window(stream.name, str(media["hashed_id"]), created.date() if created else None)
 
     def window_of(self, media: dict[str, Any]) -> Window | None:
-        return self.windows[media["hashed_id"]]
+        return self.windows[str(media["hashed_id"])]
 
     def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
-        medias = self.ctx.medias()
-        self.windows = {m["hashed_id"]: self.media_window(stream, m) for m in medias}
+        medias = [m for m in self.ctx.medias() if media_id_problem(m) is None]
+        self.windows = {str(m["hashed_id"]): self.media_window(stream, m) for m in medias}
         super().load(stream, writer, report)
         if medias:
             sample = self.window_of(medias[0])
@@ -151,7 +197,7 @@ class PerMediaByDateLoad(PerMediaSnapshotLoad):
                 report.windows.append(f"{sample.start}..{sample.end} (first media's)")
 
     def plan(self, stream: Stream) -> str:
-        windows = [self.media_window(stream, m) for m in self.ctx.medias()]
+        windows = [self.media_window(stream, m) for m in self.ctx.medias() if media_id_problem(m) is None]
         active = [w for w in windows if not w.empty]
         span = f"{min(w.start for w in active)}..{max(w.end for w in active)}" if active else "nothing"
         return f"{stream.name}: {len(active)} medias, days {span}"
@@ -189,9 +235,10 @@ class EventsByDayLoad(StreamLoad):
                 for page in ctx.client.paginate(stream.path, params):
                     buffer.add(page.records, Lineage(page.path, page.params, page.number))
                     ctx.count(report, pages=1, records=len(page.records))
+                    _count_defects(ctx, report, page.records)
                     ctx.show(report)
                 buffer.flush()
-            except (RetriesExhaustedError, RequestBugError) as exc:
+            except PER_MEDIA_ERRORS as exc:
                 buffer.flush()  # what was fetched is kept; the day stays behind the watermark
                 with lock:
                     prefix.fail(day)
@@ -227,6 +274,27 @@ if set(LOAD_MODES) != set(LoadMode):  # every mode has its class
 def loader_for(stream: Stream, ctx: LoadContext) -> StreamLoad:
     """The load-mode class of `stream`, for one run."""
     return LOAD_MODES[stream.mode](ctx)
+
+
+def fetchable(ctx: LoadContext, report: StreamReport, medias: list[Any]) -> list[dict[str, Any]]:
+    """The medias a per-media stream can request; each other one is skipped with its reason recorded."""
+    out = []
+    for media in medias:
+        problem = media_id_problem(media)
+        if problem is None:
+            out.append(media)
+        else:
+            ctx.count(report, skipped=1)
+            ctx.error(report, f"{problem}: skipped (its record is in Bronze; Silver quarantines it)")
+    return out
+
+
+def _count_defects(ctx: LoadContext, report: StreamReport, records: list[dict[str, Any]]) -> None:
+    """Records that arrived with a defect (kept in Bronze as received, quarantined by Silver), in the run record."""
+    found = defect_count(records)
+    if found:
+        with ctx.lock:
+            report.defects += found
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -18,6 +18,7 @@ class StreamReport:
     files: int = 0
     skipped: int = 0
     errors: int = 0
+    defects: int = 0  # records kept in Bronze with a defect (Silver quarantines them)
     windows: list[str] = field(default_factory=list)
     status: str = "pending"
 

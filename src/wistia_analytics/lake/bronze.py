@@ -104,7 +104,7 @@ class BronzeWriter:
             for record in records:
                 if not isinstance(record, Mapping):
                     raise TypeError(f"Bronze records must be JSON objects, got {type(record).__name__}")
-                line = {
+                line: dict[str, Any] = {
                     "run_id": self.run_id,
                     "ingested_at": self.ingested_at,
                     "stream": stream,
@@ -114,7 +114,7 @@ class BronzeWriter:
                 }
                 if lineage.context:
                     line["context"] = dict(lineage.context)
-                lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+                lines.append(_dumps_total(line))
         raw = "".join(f"{line}\n" for line in lines).encode("utf-8")
         return gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0), len(lines)
 
@@ -131,6 +131,25 @@ class BronzeWriter:
                 part = max(existing, default=0) + 1
             self._next_part[stream] = part + 1
             return part
+
+
+DEFECTS_FIELD = "__defects__"  # the client's field for what arrived malformed (`wistia.payload`); Silver quarantines
+RAW_LIMIT = 65_536
+
+
+def _dumps_total(line: dict[str, Any]) -> str:
+    """One Bronze line; a record JSON cannot hold as it is (a non-finite number, nesting past the recursion limit)
+    is stored as its defect and its text instead, so one bad value never stops a write (parsing is total)."""
+    try:
+        return json.dumps(line, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (ValueError, RecursionError, TypeError) as exc:
+        try:
+            raw = repr(line["record"])[:RAW_LIMIT]
+        except RecursionError:
+            raw = ""
+        reason = f"could not be stored as received ({type(exc).__name__}: {str(exc)[:200]}); kept as raw text"
+        line = {**line, "record": {DEFECTS_FIELD: [reason], "__raw__": raw}}
+        return json.dumps(line, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def list_bronze_files(

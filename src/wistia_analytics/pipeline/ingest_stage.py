@@ -8,7 +8,7 @@ from wistia_analytics.ingest.source import EmbeddedSource, open_source
 from wistia_analytics.ingest.windows import WindowPolicy
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.settings import Settings
-from wistia_analytics.wistia.client import WistiaClient
+from wistia_analytics.wistia.client import WistiaClient, limits_from_settings
 
 
 def run_ingest(
@@ -28,7 +28,11 @@ def run_ingest(
     with (
         open_source(settings, storage, today=options.today, embedded=embedded) as source,
         WistiaClient(
-            source.base_url, source.token, requests_per_minute=source.requests_per_minute, timeout=timeout
+            source.base_url,
+            source.token,
+            requests_per_minute=source.requests_per_minute,
+            timeout=timeout,
+            **limits_from_settings(settings),
         ) as client,
     ):
         ingestor = Ingestor(

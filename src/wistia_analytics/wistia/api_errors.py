@@ -76,6 +76,54 @@ class InvalidJSONError(RetriableError):
         )
 
 
+class RequestDeadlineError(RetriableError):
+    """One attempt ran past its total deadline (a body trickling in, a server that never finishes): retried."""
+
+    def __init__(self, method: str, path: str, *, deadline: float, received: int) -> None:
+        self.method = method
+        self.path = path
+        super().__init__(
+            f"{method} {path}: no complete answer within the {deadline:g}s request deadline "
+            f"({received} bytes received)",
+            kind="request_deadline",
+        )
+
+
+class ProtocolError(WistiaError):
+    """The API answered 200 with something a well-behaved API never sends: its fault, not ours (no bug report).
+
+    A JSON object where a list endpoint returns an array, a body over the size limit, a list that never ends
+    (repeated pages, more pages than the bound). Not retried: the same request would get the same answer. The
+    stream (or the one media) fails with the reason recorded; the run goes on and ends `partial` (exit 3).
+    """
+
+    exit_code = ExitCode.PARTIAL
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
+class ResponseTooLargeError(ProtocolError):
+    """A response whose (decompressed) body exceeds the size limit; reading stopped at the limit."""
+
+    def __init__(self, method: str, path: str, *, limit: int) -> None:
+        self.method = method
+        self.path = path
+        super().__init__(
+            f"{method} {path}: the response body exceeds {limit} bytes (decompressed); reading stopped there",
+            kind="response_too_large",
+        )
+
+
+class EndlessListError(ProtocolError):
+    """A paged list that does not end: a page repeating an earlier one, or more pages than its bound."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"GET {path}: {reason}; stopped paging", kind="endless_list")
+
+
 class RetriesExhaustedError(WistiaError, UnavailableError):
     """The bounded retries for one request were all used up; `last_cause` is the final failure."""
 

@@ -11,11 +11,13 @@ parameters, and is scrubbed from any server text that reaches a log line or an e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -27,11 +29,15 @@ from pydantic import SecretStr
 
 from wistia_analytics import __version__
 from wistia_analytics.redact import format_query, is_secret_name, redact_params, redact_text
+from wistia_analytics.wistia import payload
 from wistia_analytics.wistia.api_errors import (
+    EndlessListError,
     FatalConfigError,
     HostUnreachableError,
     InvalidJSONError,
-    RequestBugError,
+    ProtocolError,
+    RequestDeadlineError,
+    ResponseTooLargeError,
     RetriableError,
     RetriesExhaustedError,
     WistiaError,
@@ -56,6 +62,12 @@ log = logging.getLogger("wistia_analytics.wistia")
 
 MAX_PER_PAGE = 100  # Wistia caps per_page at 100 and defaults to 10 (§4 of the API reference)
 DETAIL_LIMIT = 300  # characters of a server error body kept in an exception message
+REQUEST_DEADLINE = 120.0  # seconds one attempt may take from sending to the body's last byte
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # decompressed bytes of one response body
+MAX_PAGES = 100_000  # pages of one paged list (10M records at 100 a page) before it counts as endless
+DEFECTS_FIELD = payload.DEFECTS_FIELD
+_checked_object = payload.checked_object  # kept under their old names for the tests that compare decoders
+_MAYBE_DEFECTIVE = payload.MAYBE_DEFECTIVE
 
 ParamValue = str | int | float | bool | None | Sequence[str | int]
 Params = Mapping[str, ParamValue]
@@ -91,7 +103,12 @@ class WistiaClient:
         clock: Clock = time.monotonic,
         transport: httpx.BaseTransport | None = None,
         rand: Callable[[], float] = random.random,
+        request_deadline: float = REQUEST_DEADLINE,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_pages: int = MAX_PAGES,
     ) -> None:
+        if request_deadline <= 0 or max_response_bytes < 1 or max_pages < 1:
+            raise ValueError("request_deadline, max_response_bytes and max_pages must be positive")
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         secret = _check_token(secret)
         self.base_url = _check_base_url(base_url)
@@ -103,14 +120,19 @@ class WistiaClient:
         self._token = SecretStr(secret)
         self._sleep = sleep
         self._rand = rand
+        self._clock = clock
+        self.request_deadline = request_deadline
+        self.max_response_bytes = max_response_bytes
+        self.max_pages = max_pages
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
                 "Authorization": f"Bearer {secret}",
                 "Accept": "application/json",
                 "User-Agent": f"wistia-analytics/{__version__}",
+                "Accept-Encoding": "gzip, deflate",  # what `_BodyDecoder` undoes (with a size limit)
             },
-            timeout=httpx.Timeout(timeout),
+            timeout=httpx.Timeout(min(timeout, request_deadline)),
             transport=transport,
             follow_redirects=False,
         )
@@ -121,7 +143,7 @@ class WistiaClient:
         if settings.wistia_api_token is None:
             raise FatalConfigError("WISTIA_API_TOKEN is not set")
         kwargs.setdefault("requests_per_minute", settings.wistia_requests_per_minute)
-        return cls(settings.wistia_api_url, settings.wistia_api_token, **kwargs)
+        return cls(settings.wistia_api_url, settings.wistia_api_token, **{**limits_from_settings(settings), **kwargs})
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:
@@ -143,47 +165,52 @@ class WistiaClient:
         """GET `path` (relative to the base URL) and return the decoded JSON: one logical request."""
         return self._request("GET", path, _prepare(path, params))
 
-    def paginate(self, path: str, params: Params | None = None, per_page: int = MAX_PER_PAGE) -> Iterator[Page]:
+    def paginate(
+        self, path: str, params: Params | None = None, per_page: int = MAX_PER_PAGE, max_pages: int | None = None
+    ) -> Iterator[Page]:
         """Yield the non-empty pages of a list endpoint, from page 1 until a short or empty page.
 
         Sends ``per_page`` explicitly (the API's default is 10). A page past the end is ``[]``, so a list
         whose size is an exact multiple of `per_page` costs one extra request; an empty list yields nothing.
+
+        Never pages forever: a page whose body repeats an earlier page's, or a page past `max_pages` (default:
+        the client's), raises `EndlessListError` after the pages before it were yielded. A body that is not an
+        array raises `ProtocolError`; elements that are not objects become raw-with-defect records.
         """
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be within [1, {MAX_PER_PAGE}]")
+        limit = self.max_pages if max_pages is None else max_pages
         base = _prepare(path, params)
         if "page" in base or "per_page" in base:
             raise ValueError("paginate() sets page and per_page itself; do not pass them in params")
-        previous: list[Any] | None = None
+        seen: dict[bytes, int] = {}
         number = 1
         while True:
+            if number > limit:
+                raise EndlessListError(path, f"more than {limit} pages (the bound for this list)")
             query = {**base, "page": number, "per_page": per_page}
-            data = self._request("GET", path, query)
-            if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-                raise RequestBugError(
-                    method="GET",
-                    path=path,
-                    params=query,
-                    status=200,
-                    detail="expected a JSON array of objects from a list endpoint",
-                )
-            if data and data == previous:
-                raise RequestBugError(
-                    method="GET",
-                    path=path,
-                    params=query,
-                    status=200,
-                    detail=f"page {number} repeats page {number - 1}; the endpoint seems to ignore `page`",
+            data, body = self._fetch("GET", path, query)
+            if not isinstance(data, list):
+                raise ProtocolError(
+                    f"GET {path}: page {number} is {payload.json_type(data)} where the API returns an array",
+                    kind="unexpected_shape",
                 )
             if data:
-                yield Page(number=number, records=data, path=path, params=redact_params(query))
+                digest = hashlib.blake2b(body, digest_size=16).digest()
+                if digest in seen:
+                    raise EndlessListError(path, f"page {number} repeats page {seen[digest]}")
+                seen[digest] = number
+                yield Page(number=number, records=payload.as_records(data), path=path, params=redact_params(query))
             if len(data) < per_page:
                 return
-            previous = data
             number += 1
 
     # ---- one logical request --------------------------------------------------------------------
     def _request(self, method: str, path: str, query: dict[str, ParamValue]) -> Any:
+        return self._fetch(method, path, query)[0]
+
+    def _fetch(self, method: str, path: str, query: dict[str, ParamValue]) -> tuple[Any, bytes]:
+        """The decoded JSON of one logical request and the body it came from."""
         target = _target(method, path, query)
         attempt = 0
         while True:
@@ -192,14 +219,14 @@ class WistiaClient:
             self.stats.record_request()
             outcome: Outcome
             try:
-                response = self._http.request(method, path, params=query)
+                response = self._exchange(method, path, query)
             except Exception as exc:  # classified by the retry policy below
                 outcome = exc
             else:
                 self.stats.record_bytes(len(response.content))
                 if response.is_success:
                     try:
-                        return _decode(response, method, path)
+                        return _decode(response, method, path), response.content
                     except InvalidJSONError as exc:
                         outcome = exc
                 else:
@@ -234,6 +261,28 @@ class WistiaClient:
                 self.pacer.defer(decision.delay)  # hold the other streams too
             if decision.delay > 0:
                 self._sleep(decision.delay)
+
+    def _exchange(self, method: str, path: str, query: dict[str, ParamValue]) -> httpx.Response:
+        """One attempt, bounded: the whole exchange within `request_deadline` seconds (checked as each chunk of
+        the body arrives; a single read waits at most the socket timeout, itself capped by the deadline), and the
+        decoded body within `max_response_bytes`. Returns the response with its (decoded) body read."""
+        deadline = self._clock() + self.request_deadline
+        with self._http.stream(method, path, params=query) as response:
+            if response.is_stream_consumed:  # an in-memory transport (tests) hands over a body already read
+                if len(response.content) > self.max_response_bytes:
+                    raise ResponseTooLargeError(method, path, limit=self.max_response_bytes)
+                return response
+            decoder = _BodyDecoder(response.headers.get("content-encoding", ""), self.max_response_bytes)
+            for chunk in response.iter_raw():
+                if not decoder.feed(chunk):
+                    raise ResponseTooLargeError(method, path, limit=self.max_response_bytes)
+                if self._clock() > deadline:
+                    raise RequestDeadlineError(method, path, deadline=self.request_deadline, received=decoder.size)
+            body = decoder.body()
+            if decoder.size > self.max_response_bytes:
+                raise ResponseTooLargeError(method, path, limit=self.max_response_bytes)
+        response._content = body  # what `Response.read()` would have set, decoded under our limits
+        return response
 
     def _raise_fatal(self, outcome: Outcome, method: str, path: str, query: dict[str, ParamValue]) -> NoReturn:
         if isinstance(outcome, httpx.Response):
@@ -273,6 +322,15 @@ class WistiaClient:
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+def limits_from_settings(settings: Settings) -> dict[str, Any]:
+    """The client's bounds as the settings give them (constructor keyword arguments)."""
+    return {
+        "request_deadline": settings.wistia_request_deadline_seconds,
+        "max_response_bytes": settings.wistia_max_response_bytes,
+        "max_pages": settings.wistia_max_pages,
+    }
+
+
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 
 
@@ -318,52 +376,9 @@ def _target(method: str, path: str, query: Mapping[str, Any]) -> str:
     return f"{method} {path}" + (f"?{text}" if text else "")
 
 
-DEFECTS_FIELD = "__defects__"  # added to an object the API sent malformed; Silver quarantines it
-_BAD_CHARS = re.compile("[\ud800-\udfff\x00]")  # lone surrogates (not encodable) and NUL
-
-
-def _checked_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Build a JSON object, noting defects json.loads would hide: duplicate keys, lone surrogates, NUL."""
-    out: dict[str, Any] = {}
-    defects: list[str] = []
-    for key, value in pairs:
-        if isinstance(value, str) and _BAD_CHARS.search(value):
-            value = _BAD_CHARS.sub("\ufffd", value)
-            defects.append(f"{key}: invalid characters")
-        elif isinstance(value, list) and any(isinstance(v, str) and _BAD_CHARS.search(v) for v in value):
-            value = [_BAD_CHARS.sub("\ufffd", v) if isinstance(v, str) else v for v in value]
-            defects.append(f"{key}: invalid characters")
-        elif isinstance(value, dict) and DEFECTS_FIELD in value:
-            defects.extend(f"{key}.{d}" for d in value.pop(DEFECTS_FIELD))  # "visitor_identity.name: ..."
-        if key in out and out[key] != value:
-            defects.append(f"{key}: duplicate key with different values")
-        out[key] = value
-    if defects:
-        out[DEFECTS_FIELD] = defects
-    return out
-
-
-def _unique_keys_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """`_checked_object` for bodies known to hold no bad characters: only duplicate keys are left to catch."""
-    out = dict(pairs)
-    return out if len(out) == len(pairs) else _checked_object(pairs)
-
-
-# What in a body's bytes can decode to a character `_BAD_CHARS` matches (a \u0000 or surrogate escape, a UTF-8
-# encoded surrogate, or any NUL byte, which also covers UTF-16/32 bodies), or carry a defects field. A body
-# without any of these skips `_checked_object`'s per-value scan (measured: ~17 -> ~11 us per event record).
-_MAYBE_DEFECTIVE = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])|\xed[\xa0-\xbf]|\x00|" + DEFECTS_FIELD.encode())
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _decode(response: httpx.Response, method: str, path: str) -> Any:
     try:
-        content = response.content
-        hook = _checked_object if _MAYBE_DEFECTIVE.search(content) else _unique_keys_object
-        return json.loads(content, object_pairs_hook=hook, parse_constant=_no_constants)
+        return payload.decode(response.content)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
         raise InvalidJSONError(
             method,
@@ -372,6 +387,61 @@ def _decode(response: httpx.Response, method: str, path: str) -> Any:
             content_type=response.headers.get("content-type", ""),
             size=len(response.content),
         ) from None
+
+
+class _BodyDecoder:
+    """Undoes a body's ``Content-Encoding`` while it streams in, never producing more than `limit` bytes.
+
+    httpx's own decoders inflate a whole network chunk at once (a 64 KB chunk of a gzip bomb is ~500 MB), so the
+    client reads raw bytes and inflates them here with zlib's ``max_length``.
+    """
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.chunks: list[bytes] = []
+        coding = encoding.strip().lower()
+        if coding in ("", "identity"):
+            self._zlib: Any = None
+        elif coding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            self._zlib = zlib.decompressobj()
+        else:
+            raise RetriableError(f"unsupported Content-Encoding {coding[:40]!r}", kind="bad_encoding")
+        self._raw_deflate_tried = coding != "deflate"
+
+    def feed(self, data: bytes) -> bool:
+        """Add raw bytes; False once the decoded body would exceed the limit (reading should stop)."""
+        if self._zlib is None:
+            return self._keep(data)
+        while data:
+            try:
+                out = self._zlib.decompress(data, self.limit - self.size + 1)
+            except zlib.error as exc:
+                if not self._raw_deflate_tried and self.size == 0:  # "deflate" sent without its zlib header
+                    self._raw_deflate_tried = True
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise RetriableError(f"the body could not be decompressed: {exc}", kind="bad_encoding") from None
+            if not self._keep(out):
+                return False
+            data = self._zlib.unconsumed_tail
+            if self._zlib.eof:
+                break
+        return True
+
+    def _keep(self, data: bytes) -> bool:
+        self.size += len(data)
+        if self.size > self.limit:
+            return False
+        self.chunks.append(data)
+        return True
+
+    def body(self) -> bytes:
+        if self._zlib is not None and not self._zlib.eof:
+            self._keep(self._zlib.flush())
+        return b"".join(self.chunks)
 
 
 def _error_detail(response: httpx.Response) -> str:

@@ -18,6 +18,7 @@ WITH parsed AS (
         try_cast(json_extract_string(record, '$.archived') AS BOOLEAN) AS is_archived,
         try_cast(json_extract_string(record, '$.created') AS TIMESTAMPTZ) AS created_at,
         try_cast(json_extract_string(record, '$.updated') AS TIMESTAMPTZ) AS updated_at,
+        json_extract_string(record, '$.__defects__') AS defects,
         source_file,
         run_id,
         ingested_at,
@@ -29,7 +30,10 @@ checked AS (
     SELECT
         *,
         CASE
+            WHEN defects IS NOT NULL THEN 'malformed JSON: ' || defects
             WHEN media_id IS NULL THEN 'missing media_id'
+            -- the ingester's MEDIA_ID_PATTERN (ingest/load_modes.py): such a media is never fetched per media
+            WHEN regexp_extract(media_id, '^[A-Za-z0-9_-]{1,64}$', 0) <> media_id THEN 'invalid media_id'
             WHEN duration_seconds < 0 THEN 'negative duration_seconds'
         END AS reject_reason
     FROM parsed
