@@ -242,3 +242,26 @@ def test_status_verify_names_damage_and_the_next_run_repairs_it(tmp_path: Path) 
     assert result.exit_code == 0
     assert verify_lake(storage)["healthy"]
     assert_same_tables(storage, clean)
+
+
+def test_status_verify_command_exits_3_on_damage(tmp_path: Path, monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from tests.transform.fixture_lake import build
+    from wistia_analytics.cli import app
+    from wistia_analytics.lake.table_versions import TableStore
+
+    storage = Storage.from_uri(str(tmp_path / "lake"))
+    build(storage)
+    assert transform(storage).exit_code == 0
+    monkeypatch.setenv("LAKE_URI", str(tmp_path / "lake"))
+    monkeypatch.delenv("WISTIA_API_TOKEN", raising=False)
+    assert CliRunner().invoke(app, ["status", "--verify"]).exit_code == 0
+    events = TableStore(storage).current("silver_events")
+    assert events is not None
+    storage.delete(events.files["2026-11-01"][0])
+    plain = CliRunner().invoke(app, ["status"])  # status alone no longer crashes on the damage
+    assert plain.exit_code == 0, plain.output
+    result = CliRunner().invoke(app, ["status", "--verify", "--format", "json"])
+    assert result.exit_code == 3, result.output
+    assert '"silver_events"' in result.output and events.files["2026-11-01"][0] in result.output
