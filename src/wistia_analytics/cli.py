@@ -298,11 +298,19 @@ def schedule(
 @app.command()
 def status(
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Also check every file of every published table (present, Parquet footer readable, manifest "
+            "parses); exit 3 when damage is found.",
+        ),
+    ] = False,
 ) -> None:
     """Watermarks, last runs, row counts, freshness, quarantine counts and reconciliation drift."""
     from wistia_analytics.commands.status import status_command
 
-    raise typer.Exit(status_command(output))
+    raise typer.Exit(status_command(output, verify=verify))
 
 
 @app.command()

@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str | None = Field(
         default=None, description="Memory cap for the embedded engine, e.g. 4GB (DuckDB spills to disk beyond it)."
     )
+    transform_max_quarantine_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A stream whose share of quarantined records in one transform run exceeds this fails the run "
+        "as schema drift (exit 6): nothing of that table is published.",
+    )
+    transform_quarantine_min_records: int = Field(
+        default=20, ge=1, description="The schema-drift share applies only to runs reading at least this many records."
+    )
     alert_webhook_url: SecretStr | None = Field(
         default=None,
         description="Where alerts are POSTed (Slack-compatible JSON); a secret, since webhook URLs embed one.",

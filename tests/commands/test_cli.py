@@ -81,7 +81,7 @@ def test_sandbox_rejects_bad_options_without_a_traceback(args: list[str], messag
 def test_an_unexpected_error_is_one_line_asking_for_debug(monkeypatch: pytest.MonkeyPatch) -> None:
     from wistia_analytics.commands import error_report, status
 
-    def broken(output: str) -> int:
+    def broken(output: str, **_: object) -> int:
         raise RuntimeError("an invariant\nbroke")
 
     monkeypatch.setattr(status, "status_command", broken)

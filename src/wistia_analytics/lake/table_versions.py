@@ -91,6 +91,34 @@ class Manifest:
         return cls(**json.loads(data))
 
 
+class DamagedManifestError(ValueError):
+    """A table's manifest exists but cannot be parsed."""
+
+
+@dataclass(frozen=True)
+class Damage:
+    """One damaged piece of a published table: its manifest (`partition` None) or one file of a partition."""
+
+    table: str
+    partition: str | None  # None: the manifest itself; "" : the file of an unpartitioned table
+    path: str
+    problem: str
+
+
+def parquet_defect(storage: Storage, path: str) -> str | None:
+    """Why the Parquet file `path` is unreadable (None: its footer reads)."""
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]  # only `status --verify` reads footers
+
+    try:
+        with storage.open_read(path) as handle:
+            pq.read_metadata(handle)
+    except FileNotFoundError:
+        return "missing"
+    except Exception as exc:  # any failure to read the footer is the damage looked for
+        return f"unreadable Parquet footer ({type(exc).__name__})"
+    return None
+
+
 class TableStore:
     """Reads and publishes manifests through the one storage module."""
 
@@ -98,10 +126,53 @@ class TableStore:
         self.storage = storage
 
     def current(self, table: str) -> Manifest | None:
+        """The current version, or None when the table has none or its manifest cannot be read.
+
+        An unreadable manifest (overwritten, truncated) is a table to rebuild, not a crash of every reader:
+        the transform then rebuilds it whole and publishes a new manifest; `status --verify` names it.
+        """
+        try:
+            return self.read(table)
+        except DamagedManifestError:
+            return None
+
+    def read(self, table: str) -> Manifest | None:
+        """The current version; None when there is none; `DamagedManifestError` when it cannot be parsed."""
         try:  # one GET, no existence check first (a round trip each on object stores)
-            return Manifest.from_json(self.storage.read_bytes(manifest_path(table)))
+            data = self.storage.read_bytes(manifest_path(table))
         except FileNotFoundError:
             return None
+        try:
+            manifest = Manifest.from_json(data)
+            if not isinstance(manifest.files, dict) or manifest.table != table:
+                raise ValueError("not this table's manifest")
+            return manifest
+        except (ValueError, TypeError, AttributeError) as exc:  # JSONDecodeError and UnicodeDecodeError too
+            raise DamagedManifestError(f"{manifest_path(table)}: unreadable manifest ({type(exc).__name__})") from exc
+
+    def damage(self, table: str, *, read_footers: bool = True) -> list[Damage]:
+        """What is wrong with `table`'s current version: an unreadable manifest, or each file missing or unreadable.
+
+        One listing of the table's folder finds missing files; `read_footers` also reads each file's Parquet
+        footer (one small read per file: `status --verify`; the transform checks presence only).
+        """
+        try:
+            manifest = self.read(table)
+        except DamagedManifestError as exc:
+            return [Damage(table, None, manifest_path(table), str(exc).split(": ", 1)[1])]
+        if manifest is None:
+            return []
+        present = set(self.storage.list(table_dir(table)))
+        found = []
+        for part in sorted(manifest.files):
+            for path in manifest.files[part]:
+                if path not in present:
+                    found.append(Damage(table, part, path, "missing"))
+                elif read_footers:
+                    problem = parquet_defect(self.storage, path)
+                    if problem is not None:
+                        found.append(Damage(table, part, path, problem))
+        return found
 
     def publish(self, manifest: Manifest) -> None:
         """Make `manifest` current: one atomic write, after its files are in place and checked; then point

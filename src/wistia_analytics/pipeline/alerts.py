@@ -1,14 +1,16 @@
 """The local alerting hook: after a run, the cloud alarms' conditions, told to one webhook.
 
 A machine running `wistia-analytics schedule` (or a cron line) has nobody reading its output, so the same
-four things the cloud path alarms on are checked after every run, from the lake's own run records:
+things the cloud path alarms on are checked after every run, from the lake's own run records:
 
 - ``failed_run`` / ``partial_run``: a run of this pipeline run ended ``failed`` or ``partial`` (or the command
   exited non-zero without writing a record, e.g. a configuration error);
 - ``stale``: the last ingestion or the last transform that finished (success or partial) ended longer than
   ``ALERT_STALE_AFTER_HOURS`` ago (default 6), or never did (the cloud's ``FreshnessHours`` rule);
 - ``drift``: the transform left reconciliation rows outside tolerance;
-- ``quarantine``: the transform quarantined records read in this run.
+- ``quarantine``: the transform quarantined records read in this run;
+- ``schema_drift``: a stream's quarantine share passed ``TRANSFORM_MAX_QUARANTINE_SHARE`` (a renamed field):
+  the transform failed with exit 6, and the message names the table and the missing field(s).
 
 When any holds and ``ALERT_WEBHOOK_URL`` is set, one JSON message is POSTed: Slack's ``{"text": ...}`` plus the
 same facts as fields, for any other receiver. Delivery uses the client's retry policy (`wistia.retry.decide`)
@@ -61,7 +63,7 @@ SOURCE = "wistia-analytics"
 class Condition:
     """One alarm that holds: what kind, one human line, the run it comes from, and its figure."""
 
-    kind: str  # failed_run | partial_run | stale | drift | quarantine
+    kind: str  # failed_run | partial_run | stale | drift | quarantine | schema_drift
     summary: str
     run_id: str | None = None
     value: float | None = None
@@ -236,6 +238,19 @@ def evaluate(
         conditions.append(stale)
 
     transforms = [r for r in records if _is_transform(r)]
+    for record in transforms:
+        drifted = record.extra["transform"].get("schema_drift")
+        if drifted:
+            fields = ", ".join(drifted.get("missing_fields") or []) or "none identified"
+            conditions.append(
+                Condition(
+                    "schema_drift",
+                    f"schema drift in {drifted['table']}: {drifted['quarantined']} of {drifted['records']} records "
+                    f"quarantined, missing field(s): {fields}; the previous version stays published",
+                    record.run_id,
+                    drifted.get("share"),
+                )
+            )
     if transforms:
         newest = transforms[-1]  # the tables as they are now
         drift = int(newest.extra["transform"].get("reconciliation_drift_rows") or 0)

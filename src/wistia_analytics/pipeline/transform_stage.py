@@ -62,6 +62,8 @@ def run_transform(
             site_hosts=tuple(h.strip().lower() for h in settings.channel_site_hosts.split(",") if h.strip()),
             command=command,
             lock_wait_seconds=lock_wait_seconds,
+            max_quarantine_share=settings.transform_max_quarantine_share,
+            quarantine_min_records=settings.transform_quarantine_min_records,
         )
         return runner.run()
     finally:

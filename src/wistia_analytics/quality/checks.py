@@ -20,6 +20,10 @@ class Check:
     name: str
     violations_sql: str
     blocking: bool = True  # False: reported in the run record, does not stop publishing
+    # (column, parent, parent_column) of a referential check: a Silver model quarantines the offending rows
+    # before its audit (their reason names the parent's quarantine reason), so the check itself then counts
+    # only what the quarantine could not explain (kept rows of an earlier version).
+    reference: tuple[str, str, str] | None = None
 
     def run(self, engine: QueryEngine, table: str) -> int:
         return engine.scalar(self.violations_sql.format(table=table))
@@ -51,12 +55,15 @@ def range_check(column: str, low: float | None = None, high: float | None = None
 
 
 def references(column: str, parent: str, parent_column: str, *, blocking: bool = True) -> Check:
-    """Every non-null `column` value exists in `parent.parent_column` (referential integrity)."""
+    """Every non-null `column` value exists in `parent.parent_column` (referential integrity).
+
+    On a Silver model the rows that fail it are quarantined, not published (`transform/build.py`)."""
     return Check(
         f"{column} references {parent}.{parent_column}",
         f"SELECT count(*) FROM {{table}} t WHERE t.{column} IS NOT NULL AND t.{column} NOT IN "
         f"(SELECT {parent_column} FROM {parent} WHERE {parent_column} IS NOT NULL)",
         blocking,
+        reference=(column, parent, parent_column),
     )
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
+
 from wistia_analytics.contracts.streams import STREAMS
+from wistia_analytics.contracts.tables import PUBLISHED_TABLES
 from wistia_analytics.lake.runs import latest_runs
 from wistia_analytics.lake.state import StateStore
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.lake.table_versions import TableStore
 from wistia_analytics.query.catalog import open_catalog
 
 
@@ -37,13 +41,25 @@ def lake_status(storage: Storage, *, runs: int = 5) -> dict[str, Any]:
         }
         for r in latest_runs(storage, runs)
     ]
+    store = TableStore(storage)
+    tables = {}
+    for name in sorted(PUBLISHED_TABLES):  # the catalog's tables, by name as before
+        m = store.current(name)
+        if m is not None:
+            tables[name] = {"rows": m.row_count, "version": m.version, "published_at": m.created_at}
+    out: dict[str, Any] = {"lake": storage.uri(""), "watermarks": watermarks, "runs": recent, "tables": tables}
+    # A damaged table (a file deleted) must not crash `status`: its figures are left out and named, and
+    # `status --verify` says which files.
+    try:
+        _contents(storage, out)
+    except (duckdb.Error, OSError) as exc:
+        out["unreadable"] = f"{type(exc).__name__}: run `wistia-analytics status --verify`"
+    return out
+
+
+def _contents(storage: Storage, out: dict[str, Any]) -> None:
     # Views only for the tables read below: on an object store, only their files are fetched.
     con, manifests = open_catalog(storage, tables=("silver_events", "silver_quarantine", "gold_reconciliation"))
-    tables = {
-        name: {"rows": m.row_count, "version": m.version, "published_at": m.created_at}
-        for name, m in sorted(manifests.items())
-    }
-    out: dict[str, Any] = {"lake": storage.uri(""), "watermarks": watermarks, "runs": recent, "tables": tables}
     if "silver_events" in manifests:
         newest = con.execute("SELECT max(received_at) FROM silver.events").fetchone()
         if newest and newest[0] is not None:
@@ -64,4 +80,3 @@ def lake_status(storage: Storage, *, runs: int = 5) -> dict[str, Any]:
         if row:
             out["reconciliation"] = {"rows_with_drift": row[0], "max_abs_plays_diff": row[1], "rows": row[2]}
     con.close()
-    return out

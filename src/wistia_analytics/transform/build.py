@@ -17,20 +17,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from wistia_analytics.contracts.streams import STREAMS
 from wistia_analytics.crashpoints import crash_point
-from wistia_analytics.errors import ExitCode
+from wistia_analytics.errors import ExitCode, SchemaDriftError
 from wistia_analytics.lake.bronze import list_bronze_files
+from wistia_analytics.lake.layout import parse_bronze_file
 from wistia_analytics.lake.lock import holding_lake
 from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, new_run_id, start_run
 from wistia_analytics.lake.storage import Storage
-from wistia_analytics.lake.table_versions import Manifest, TableStore
+from wistia_analytics.lake.table_versions import Manifest, TableStore, table_dir
 from wistia_analytics.quality.checks import CheckResult
 from wistia_analytics.transform.audit import ChecksFailedError, audit
+from wistia_analytics.transform.bronze_files import BRONZE_FILE_ENTITY, bronze_file_defect
 from wistia_analytics.transform.channel_sql import render_model_sql
 from wistia_analytics.transform.engine import Engine
 from wistia_analytics.transform.kept_partitions import KeptPartitions
@@ -76,9 +78,12 @@ class TransformResult:
     drift_rows: int
     seconds: float
     error: str | None = None
+    exit_override: int | None = None  # schema drift: its own code (6)
 
     @property
     def exit_code(self) -> int:
+        if self.exit_override is not None:
+            return self.exit_override
         return int(_EXIT_CODES.get(self.status, ExitCode.FAILURE))
 
 
@@ -98,6 +103,8 @@ class TransformRunner:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         command: str = "transform",
         lock_wait_seconds: float = 0.0,
+        max_quarantine_share: float = 0.5,
+        quarantine_min_records: int = 20,
     ) -> None:
         self.storage = storage
         self.engine = engine
@@ -107,6 +114,9 @@ class TransformRunner:
         self.now = now
         self.command = command
         self.lock_wait_seconds = lock_wait_seconds
+        self.max_quarantine_share = max_quarantine_share
+        self.quarantine_min_records = quarantine_min_records
+        self.schema_drift: dict[str, Any] | None = None
         self.tables = TableStore(storage)
         self.reports: list[ModelReport] = []
 
@@ -119,7 +129,7 @@ class TransformRunner:
             try:
                 result = self._run(run_id, started)
                 status = result.status
-            except ChecksFailedError as exc:
+            except (ChecksFailedError, SchemaDriftError) as exc:
                 result = TransformResult(
                     run_id,
                     "failed",
@@ -130,6 +140,8 @@ class TransformRunner:
                     time.monotonic() - started,
                     str(exc),
                 )
+                if isinstance(exc, SchemaDriftError):
+                    result.exit_override = int(ExitCode.SCHEMA_DRIFT)
                 record.add_error(str(exc))
                 status = RunStatus.FAILED
             self._record(record, result)
@@ -154,6 +166,10 @@ class TransformRunner:
             "quarantined": result.quarantined,
             "reconciliation_drift_rows": result.drift_rows,
         }
+        if getattr(self, "damaged", None):
+            record.extra["transform"]["repaired"] = {t: sorted(p) for t, p in self.damaged.items()}
+        if self.schema_drift is not None:
+            record.extra["transform"]["schema_drift"] = self.schema_drift
 
     def _run(self, run_id: str, started: float) -> TransformResult:
         self.run_id = run_id
@@ -162,6 +178,7 @@ class TransformRunner:
         self.bronze = {s.name: list_bronze_files(self.storage, s.name) for s in STREAMS}
         processed = {s: set(files) for s, files in state.processed.items()}
         self.new = {s: [f for f in files if f not in processed.get(s, set())] for s, files in self.bronze.items()}
+        listed = {s: list(files) for s, files in self.bronze.items()}
         self.currents: dict[str, Manifest | None] = {m.name: self.tables.current(m.name) for m in MODELS}
         # A run killed between two publishes leaves tables from different runs: their dimension diffs can no
         # longer be trusted, so the next run rebuilds everything (same result, more time).
@@ -169,12 +186,14 @@ class TransformRunner:
         self.full = (
             self.full_rebuild or state.engine is None or interrupted or any(v is None for v in self.currents.values())
         )
-        if not self.full and not any(self.new.values()):
+        self.damaged = {} if self.full else self._find_damage()
+        if not self.full and not any(self.new.values()) and not self.damaged:
             return TransformResult(run_id, "noop", RunStatus.SUCCESS, [], {}, 0, time.monotonic() - started)
         self.state = state
         self.touched: dict[str, set[str]] = {}
         self.quarantine_relations: list[str] = []
         self.quarantined: dict[str, int] = {}
+        self._leave_out_unreadable_bronze()
         for model in MODELS:
             report = ModelReport(model.name)
             self.reports.append(report)
@@ -186,7 +205,9 @@ class TransformRunner:
             report.seconds = time.monotonic() - t0
         self._publish_quarantine()
         crash_point("transform.before_state")
-        state.processed = {s: list(files) for s, files in self.bronze.items()}
+        # An unreadable file counts as processed: it is quarantined once, not again on every incremental run
+        # (a full rebuild checks every file again and rebuilds the quarantine).
+        state.processed = listed
         state.engine, state.run_id = self.engine.name, run_id
         state.save(self.storage)
         for model in MODELS:
@@ -199,6 +220,32 @@ class TransformRunner:
         return TransformResult(run_id, mode, status, self.reports, self.quarantined, drift, time.monotonic() - started)
 
     # ---- helpers ---------------------------------------------------------------------------------------
+    def _find_damage(self) -> dict[str, set[str]]:
+        """Partitions of published versions with a missing file (one listing per table), to rebuild this run.
+
+        A damaged partitioned table has those partitions re-derived from Bronze like touched dates (and its
+        current version is read without them); damage to an unpartitioned table (or to the quarantine) makes
+        this run a full rebuild. An unreadable manifest already did (`TableStore.current` is then None).
+        """
+        damaged: dict[str, set[str]] = {}
+        tables = {**self.currents, QUARANTINE_TABLE: self.tables.current(QUARANTINE_TABLE)}
+        for name, manifest in tables.items():
+            if manifest is None:
+                continue
+            present = set(self.storage.list(table_dir(name)))
+            parts = {p for p, files in manifest.files.items() if any(f not in present for f in files)}
+            if parts:
+                log.warning("%s: files missing in partition(s) %s: rebuilding them", name, ", ".join(sorted(parts)))
+                damaged[name] = parts
+        if any(name == QUARANTINE_TABLE or not MODELS_BY_NAME[name].partition_by for name in damaged):
+            self.full = True
+            return damaged
+        for name, parts in damaged.items():
+            current = self.currents[name]
+            assert current is not None
+            self.currents[name] = replace(current, files={p: f for p, f in current.files.items() if p not in parts})
+        return damaged
+
     def _register_current(self, table: str, as_name: str) -> Manifest | None:
         manifest = self.currents.get(table) or self.tables.current(table)
         self.engine.register_parquet(
@@ -208,6 +255,32 @@ class TransformRunner:
 
     def _output_columns(self, relation: str) -> list[str]:
         return [c for c, _ in self.engine.columns(relation) if c not in HELPER_COLUMNS]
+
+    def _leave_out_unreadable_bronze(self) -> None:
+        """Check the Bronze files this run reads; quarantine the unreadable ones as files and read the rest."""
+        bad: list[tuple[str, str]] = []
+        for stream, files in self.bronze.items():
+            new = set(self.new[stream])
+            for path in files if self.full else self.new[stream]:
+                reason = bronze_file_defect(self.storage, path, parse_lines=path in new)
+                if reason is not None:
+                    log.warning("quarantined Bronze file %s: %s", path, reason)
+                    bad.append((path, reason))
+        if not bad:
+            return
+        left_out = {path for path, _ in bad}
+        self.bronze = {s: [f for f in files if f not in left_out] for s, files in self.bronze.items()}
+        self.new = {s: [f for f in files if f not in left_out] for s, files in self.new.items()}
+        name = f"{BRONZE_FILE_ENTITY}__quarantine"
+        rows = " UNION ALL ".join(
+            f"SELECT '{BRONZE_FILE_ENTITY}' AS entity, {_literal(path)} AS record_key, {_literal(reason)} AS "
+            f"reject_reason, {_literal(path)} AS source_file, {_literal(_run_of(path))} AS run_id, "
+            "CAST(NULL AS TIMESTAMPTZ) AS ingested_at, CAST(NULL AS VARCHAR) AS record"
+            for path, reason in bad
+        )
+        self.engine.materialize(name, rows)
+        self.quarantined[BRONZE_FILE_ENTITY] = len(bad)
+        self.quarantine_relations.append(name)
 
     def _split_quarantine(self, model: Model, raw: str, report: ModelReport) -> None:
         entity = model.quarantine_entity
@@ -220,6 +293,51 @@ class TransformRunner:
         report.quarantined = self.engine.scalar(f"SELECT count(*) FROM {name}")
         self.quarantined[str(entity)] = report.quarantined
         self.quarantine_relations.append(name)
+        self._check_quarantine_share(model, raw, name, report.quarantined)
+
+    def _check_quarantine_share(self, model: Model, raw: str, quarantine: str, rejected: int) -> None:
+        """Raise `SchemaDriftError` when this run rejected more than the allowed share of the model's records.
+
+        A renamed field rejects every record: publishing the rest would be an empty or partial table that
+        looks fine. Nothing of the table is published (the previous version stays) and the run names the
+        required fields absent from most rejected records.
+        """
+        if rejected == 0:
+            return
+        total = self.engine.scalar(f"SELECT count(*) FROM {raw}")
+        share = rejected / total if total else 0.0
+        if total < self.quarantine_min_records or share <= self.max_quarantine_share:
+            return
+        missing = [
+            name
+            for name in model.required_fields
+            if 2
+            * self.engine.scalar(
+                f"SELECT count(*) FROM {quarantine} WHERE json_extract_string(record, '$.{name}') IS NULL"
+            )
+            > rejected
+        ]
+        top = self.engine.rows(
+            f"SELECT reject_reason, count(*) AS n FROM {quarantine} GROUP BY reject_reason ORDER BY n DESC, "
+            "reject_reason LIMIT 1"
+        )
+        self.schema_drift = {
+            "table": model.name,
+            "missing_fields": missing,
+            "share": round(share, 4),
+            "quarantined": rejected,
+            "records": total,
+            "threshold": self.max_quarantine_share,
+            "top_reason": str(top[0][0]) if top else None,
+        }
+        fields = (
+            f"field(s) {', '.join(missing)} missing" if missing else f"most rejected: {self.schema_drift['top_reason']}"
+        )
+        raise SchemaDriftError(
+            f"schema drift in {model.name}: {rejected} of {total} records quarantined ({share:.0%} > "
+            f"{self.max_quarantine_share:.0%}), {fields}; nothing of {model.name} published, the previous "
+            "version stays"
+        )
 
     def _silver(self, model: Model, report: ModelReport) -> None:
         stream = model.inputs[0].removeprefix("bronze_")
@@ -228,7 +346,11 @@ class TransformRunner:
         if model.partition_by is None:
             files = self.bronze[stream] if self.full else self.new[stream]
             self.engine.register_bronze(stream, files)
-            self.engine.materialize(raw, sql)
+            if self._quarantines_dependents(model):
+                self.engine.materialize(f"{model.name}__unchecked", sql)
+                self._quarantine_dependents(model, f"{model.name}__unchecked", raw)
+            else:
+                self.engine.materialize(raw, sql)
             self._split_quarantine(model, raw, report)
             cols = ", ".join(self._output_columns(raw))
             if self.full:
@@ -287,6 +409,7 @@ class TransformRunner:
         }
         for dim in model.dimensions:
             touched |= self._dimension_dates(dim)
+        touched |= self.damaged.get(model.name, set())
         self.touched[model.name] = touched
         covering = sorted({f for f, ds in self.state.file_dates.items() if touched & set(ds)} | set(self.new[stream]))
         if set(covering) == set(self.new[stream]):  # the usual day: the new files hold every touched date
@@ -302,6 +425,55 @@ class TransformRunner:
         )
         self._finish(model, model.name, report, partitions=touched, previous=current)
         self.engine.drop(f"{model.name}__rederived")
+
+    @staticmethod
+    def _quarantines_dependents(model: Model) -> bool:
+        return any(c.reference is not None for c in model.checks)
+
+    def _quarantine_dependents(self, model: Model, unchecked: str, raw: str) -> None:
+        """`raw` = `unchecked` with the rows whose reference is missing from its parent given a reject reason.
+
+        The reason says why the parent row is missing: `media_id m1 is quarantined (silver_medias: negative
+        duration_seconds)` when the parent quarantined it (this run, or an earlier one kept in the published
+        quarantine), `media_id m1 not in silver_medias` otherwise. One bad media so holds back only the rows
+        that depend on it, and the table publishes the rest.
+        """
+        columns = [c for c, _ in self.engine.columns(unchecked)]
+        relation = unchecked
+        for i, check in enumerate(c for c in model.checks if c.reference is not None):
+            assert check.reference is not None
+            column, parent, parent_column = check.reference
+            reasons = self._quarantine_reasons(parent)
+            missing = f"r.reject_reason IS NULL AND r.{column} IS NOT NULL AND p.k__ IS NULL"
+            reason = (
+                f"CASE WHEN {missing} THEN coalesce('{column} ' || r.{column} || ' is quarantined ({parent}: ' "
+                f"|| q.reason__ || ')', '{column} ' || r.{column} || ' not in {parent}') ELSE r.reject_reason END"
+            )
+            select = ", ".join(reason + " AS reject_reason" if c == "reject_reason" else f"r.{c}" for c in columns)
+            target = raw if i == sum(c.reference is not None for c in model.checks) - 1 else f"{raw}__ref{i}"
+            self.engine.materialize(
+                target,
+                f"SELECT {select} FROM {relation} r "
+                f"LEFT JOIN (SELECT DISTINCT {parent_column} AS k__ FROM {parent} "
+                f"WHERE {parent_column} IS NOT NULL) p ON r.{column} = p.k__ "
+                f"LEFT JOIN (SELECT record_key AS qk__, min(reject_reason) AS reason__ FROM ({reasons}) qr "
+                f"GROUP BY record_key) q ON r.{column} = q.qk__",
+            )
+            if relation != unchecked:
+                self.engine.drop(relation)
+            relation = target
+        self.engine.drop(unchecked)
+
+    def _quarantine_reasons(self, parent: str) -> str:
+        """SQL of (record_key, reject_reason) the parent model quarantined, this run and (incrementally) before."""
+        this_run = f"SELECT record_key, reject_reason FROM {parent}__quarantine"
+        previous = self.tables.current(QUARANTINE_TABLE)
+        entity = MODELS_BY_NAME[parent].quarantine_entity
+        if self.full or previous is None or entity is None:
+            return this_run
+        prior = f"{QUARANTINE_TABLE}__prior"
+        self.engine.register_parquet(prior, previous.all_files(), previous.columns)
+        return f"{this_run} UNION ALL SELECT record_key, reject_reason FROM {prior} WHERE entity = '{entity}'"
 
     def _index_file_dates(self, raw: str, files: list[str]) -> None:
         for f in files:
@@ -346,6 +518,7 @@ class TransformRunner:
             touched |= self.touched.get(name, set())
         for dim in model.dimensions:
             touched |= self._dimension_dates(dim)
+        touched |= self.damaged.get(model.name, set())
         # Restrict the partitioned inputs to the touched dates, run, then restore the full views.
         for name, column in model.partitioned_inputs.items():
             manifest = self.tables.current(name)
@@ -415,6 +588,15 @@ class TransformRunner:
             row_count=self.engine.scalar(f"SELECT count(*) FROM {build}"),
         )
         self.tables.publish(written.manifest)
+
+
+def _literal(value: str | None) -> str:
+    return "CAST(NULL AS VARCHAR)" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def _run_of(path: str) -> str | None:
+    key = parse_bronze_file(path)
+    return key.run_id if key else None
 
 
 def summary(result: TransformResult) -> dict[str, Any]:
