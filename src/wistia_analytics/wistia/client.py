@@ -143,7 +143,9 @@ class WistiaClient:
         """GET `path` (relative to the base URL) and return the decoded JSON: one logical request."""
         return self._request("GET", path, _prepare(path, params))
 
-    def paginate(self, path: str, params: Params | None = None, per_page: int = MAX_PER_PAGE) -> Iterator[Page]:
+    def paginate(
+        self, path: str, params: Params | None = None, per_page: int = MAX_PER_PAGE, *, first_page: int = 1
+    ) -> Iterator[Page]:
         """Yield the non-empty pages of a list endpoint, from page 1 until a short or empty page.
 
         Sends ``per_page`` explicitly (the API's default is 10). A page past the end is ``[]``, so a list
@@ -154,8 +156,10 @@ class WistiaClient:
         base = _prepare(path, params)
         if "page" in base or "per_page" in base:
             raise ValueError("paginate() sets page and per_page itself; do not pass them in params")
+        if first_page < 1:
+            raise ValueError("first_page must be at least 1")
         previous: list[Any] | None = None
-        number = 1
+        number = first_page  # > 1: a resumed snapshot continues where a bounded run stopped
         while True:
             query = {**base, "page": number, "per_page": per_page}
             data = self._request("GET", path, query)
