@@ -88,8 +88,8 @@ class SnapshotLoad(StreamLoad):
         buffer.flush()
         if stream.provides_media_list:
             ctx.provide_medias(records)
-        if cursor is not None or resumable:
-            ctx.state.clear_cursor(stream.name, SNAPSHOT_CURSOR)
+        if resumable:
+            ctx.state.clear_cursor(stream.name, SNAPSHOT_CURSOR, writer.run_id)
         ctx.state.commit(stream.name, {ALL_KEY: ctx.now().strftime("%Y-%m-%dT%H:%M:%SZ")}, writer.run_id)
 
     def plan(self, stream: Stream) -> str:
@@ -282,7 +282,7 @@ class EventsByDayLoad(StreamLoad):
         """Move the backfill's cursor to `last`; clear it once the whole backfill is done (the next call with the
         same range is a new backfill)."""
         if last >= end:
-            self.ctx.state.clear_cursor(stream.name, BACKFILL_CURSOR)
+            self.ctx.state.clear_cursor(stream.name, BACKFILL_CURSOR, run_id)
         else:
             self.ctx.state.save_cursor(stream.name, BACKFILL_CURSOR, {**backfill, "done_through": str(last)}, run_id)
 

@@ -155,7 +155,7 @@ class StateStore:
         except ValueError:
             log.warning("state %s: unreadable %s cursor ignored (starting over)", stream, kind)
             return None
-        return doc if isinstance(doc, dict) else None
+        return doc if isinstance(doc, dict) and not doc.get("cleared") else None
 
     def save_cursor(self, stream: str, kind: str, position: Mapping[str, Any], run_id: str) -> None:
         """Save `position`; call only once the Bronze files up to it are durable."""
@@ -163,8 +163,10 @@ class StateStore:
         data = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8")
         self.storage.write_bytes(cursor_file(stream, kind), data)
 
-    def clear_cursor(self, stream: str, kind: str) -> None:
-        """The work the cursor tracked is complete: the next run starts over."""
-        path = cursor_file(stream, kind)
-        if self.storage.exists(path):
-            self.storage.delete(path)
+    def clear_cursor(self, stream: str, kind: str, run_id: str) -> None:
+        """The work the cursor tracked is complete: the next run starts over.
+
+        Overwritten with a tombstone, never deleted: on AWS the roles may not delete anything under `_state/`.
+        """
+        if self.load_cursor(stream, kind) is not None:
+            self.save_cursor(stream, kind, {"cleared": True}, run_id)
