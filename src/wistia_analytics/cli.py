@@ -216,6 +216,15 @@ def ingest(
         str | None, typer.Option(help="The run's UTC date (default: now); match a sandbox's --today.")
     ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lake lock.")] = 0.0,
+    max_duration: Annotated[
+        float | None,
+        typer.Option(
+            "--max-duration",
+            min=0,
+            help="Stop starting new work after SECONDS, keep what is durable, exit 5 (incomplete); "
+            "the next call continues.",
+        ),
+    ] = None,
     log_format: Annotated[str | None, typer.Option("--log-format", help="text or json (default: LOG_FORMAT).")] = None,
 ) -> None:
     """Pull every stream from the Wistia API (or the sandbox) into Bronze, incrementally."""
@@ -232,6 +241,7 @@ def ingest(
         today=_parse_day(today, "--today"),
         lock_wait_seconds=wait,
         command=" ".join(["ingest", *_args_after("ingest")]),
+        max_duration=max_duration,
     )
     raise typer.Exit(ingest_command(options, log_format))
 
@@ -260,12 +270,25 @@ def run(
     engine: Annotated[
         str, typer.Option(help="Transform engine: duckdb (embedded) or spark (PySpark local mode; needs Java 17).")
     ] = "duckdb",
+    max_duration: Annotated[
+        float | None,
+        typer.Option(
+            "--max-duration",
+            min=0,
+            help="Stop starting new work after SECONDS, keep what is durable, exit 5 (incomplete); "
+            "the next call continues.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest, then transform: the whole pipeline once."""
     from wistia_analytics.commands.run import run_with_alerts_command
 
     day = _parse_day(today, "--today")
-    raise typer.Exit(run_with_alerts_command(full_rebuild=full_rebuild, today=day, wait=wait, engine=engine))
+    raise typer.Exit(
+        run_with_alerts_command(
+            full_rebuild=full_rebuild, today=day, wait=wait, engine=engine, max_duration=max_duration
+        )
+    )
 
 
 @app.command()

@@ -29,6 +29,7 @@ def test_ingest_metrics_count_records_per_stream_retries_and_throttling() -> Non
     assert metrics.as_dict(metrics.ingest_metrics(result, stats, 12.3456)) == {
         "IngestFailed": 0.0,
         "IngestPartial": 1.0,
+        "IngestIncomplete": 0.0,
         "RecordsIngested": 124.0,
         "ApiRequests": 40.0,
         "ApiRetries": 5.0,
@@ -43,7 +44,8 @@ def test_ingest_metrics_count_records_per_stream_retries_and_throttling() -> Non
 def test_freshness_is_the_older_of_the_last_good_ingestion_and_transform() -> None:
     records = [
         _record("20261125T110000Z-a", "ingest", RunStatus.FAILED, "2026-11-25T11:10:00Z"),  # ignored: failed
-        _record("20261125T100000Z-b", "ingest", RunStatus.PARTIAL, "2026-11-25T10:30:00Z"),
+        _record("20261125T103000Z-p", "ingest", RunStatus.PARTIAL, "2026-11-25T10:50:00Z"),  # ignored: partial
+        _record("20261125T100000Z-b", "ingest", RunStatus.SUCCESS, "2026-11-25T10:30:00Z"),
         _record("20261125T090000Z-c", "transform", RunStatus.SUCCESS, "2026-11-25T09:00:00Z"),
         _record("20261125T113000Z-d", "transform", RunStatus.RUNNING, None),  # ignored: not finished
     ]
@@ -53,7 +55,7 @@ def test_freshness_is_the_older_of_the_last_good_ingestion_and_transform() -> No
         "FreshnessHours": 3.0,
     }
     # Never transformed: no FreshnessHours at all, so the staleness alarm sees missing data (breaching).
-    assert metrics.as_dict(metrics.freshness_metrics(records[:2], NOW)) == {"HoursSinceIngest": 1.5}
+    assert metrics.as_dict(metrics.freshness_metrics(records[:3], NOW)) == {"HoursSinceIngest": 1.5}
 
 
 def test_transform_metrics_sum_quarantine_and_take_drift_from_the_latest_finished_run() -> None:

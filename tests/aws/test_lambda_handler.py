@@ -245,3 +245,42 @@ def test_ingest_metrics_report_the_retries_and_throttling_the_client_met(
     assert emitted[metrics.API_RETRIES] == record.retries >= record.throttled
     assert emitted[metrics.API_FAULTS] == sum(record.extra["faults"].values()) > 0
     assert emitted[metrics.API_REQUESTS] == record.requests
+
+
+class FakeContext:
+    """A Lambda context whose remaining time leaves `budget` seconds after the handler's margin."""
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((lambda_handler.DEADLINE_MARGIN_SECONDS + self.budget) * 1000)
+
+
+def test_max_duration_is_the_remaining_time_minus_the_margin() -> None:
+    assert lambda_handler.max_duration_for(FakeContext(30.0)) == pytest.approx(30.0)
+    assert lambda_handler.max_duration_for(FakeContext(-50.0)) == 0.0  # never negative
+    assert lambda_handler.max_duration_for(None) is None  # called directly: unbounded
+
+
+def test_ingest_handler_stops_at_the_remaining_time_and_the_next_call_continues(
+    lambda_env: str, s3_bucket: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WISTIA_REQUESTS_PER_MINUTE", "600")  # 0.3 s of budget: a few requests per call
+    event = {"today": TODAY.isoformat()}
+    calls = [lambda_handler.ingest_handler(event, FakeContext(0.3))]
+    first = calls[0]
+    assert first["complete"] is False and first["status"] == "incomplete" and first["exit_code"] == 5
+    assert first["metrics"][metrics.INGEST_INCOMPLETE] == 1.0
+    objects = bucket_objects(s3_bucket)
+    record = RunRecord.from_json(objects[f"wistia/_runs/{first['run_id']}.json"])
+    assert record.status is RunStatus.INCOMPLETE and record.extra["position"]["stopped"]
+    assert not any(k.startswith("wistia/_lock/lake.lock") for k in objects)  # released for the next call
+    while not calls[-1]["complete"]:
+        assert len(calls) < 60
+        calls.append(lambda_handler.ingest_handler(event, FakeContext(0.3)))
+    assert calls[-1]["status"] == "success" and calls[-1]["metrics"][metrics.INGEST_INCOMPLETE] == 0.0
+    # Nothing lost, nothing doubled beyond what an uninterrupted call lands, stream by stream.
+    got = {k: sum(c["records"][k] for c in calls) for k in calls[0]["records"]}
+    assert got["events"] > 0 and got["visitors"] > 0
+    capsys.readouterr()

@@ -122,8 +122,16 @@ def test_glue_job_is_glue5_running_the_transform_script_with_the_wheel(template:
     args = job["DefaultArguments"]
     assert args["--LAKE_URI"] == {"Fn::Sub": "s3://${DataBucket}/${LakePrefix}"}
     assert args["--FULL_REBUILD"] == "false"
-    # the wheel, plus s3fs: the package reaches manifests, lock and state on S3 through fsspec
-    assert args["--additional-python-modules"] == {"Fn::Sub": "${PackageWheelS3Uri},s3fs>=2026.9"}
+    # the wheel, plus s3fs and its dependencies as pinned wheels shipped with the deployment; never an index
+    assert args["--additional-python-modules"] == {"Fn::Sub": "${PackageWheelS3Uri},${GlueDependencyWheels}"}
+    assert args["--python-modules-installer-option"] == "--no-index --no-deps"
+    wheels = template["Parameters"]["GlueDependencyWheels"]
+    assert "Default" not in wheels and re.fullmatch(
+        wheels["AllowedPattern"], "s3://b/p/glue-wheels/v1/s3fs-1-py3-none-any.whl"
+    )
+    assert not re.fullmatch(wheels["AllowedPattern"], "s3fs>=2026.9")  # a requirement spec is refused
+    script = (INFRA / "glue_wheels.sh").read_text()
+    assert "--constraint" in script and "--only-binary=:all:" in script
 
 
 def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
@@ -139,7 +147,7 @@ def _object_prefixes(statements: list[dict[str, Any]], action: str) -> set[str]:
     """The lake prefixes (``bronze``, ``_runs``...) on which `action` is allowed."""
     found = set()
     for s in statements:
-        if action in _as_list(s["Action"]):
+        if s["Effect"] == "Allow" and action in _as_list(s["Action"]):
             for resource in _as_list(s["Resource"]):
                 match = re.fullmatch(
                     r"\$\{DataBucket\.Arn\}/\$\{LakePrefix\}/([a-z_]+)/\*", resource.get("Fn::Sub", "")
@@ -154,6 +162,8 @@ def test_every_iam_statement_is_scoped(template: dict[str, Any]) -> None:
     assert set(roles) == {"IngestRole", "ReportRole", "TransformRole", "PipelineRole"}
     for role in roles:
         for s in _statements(template, role):
+            if s["Effect"] == "Deny":  # guard rails, checked in test_iam_guards_bronze_state_and_runs
+                continue
             assert s["Effect"] == "Allow"
             actions = _as_list(s["Action"])
             assert all(a != "*" and not a.endswith(":*") for a in actions), (role, s)
@@ -256,13 +266,27 @@ def test_state_machine_chains_ingest_transform_report_with_retries_and_a_failure
     definition = json.loads(ASL.read_text())
     states = definition["States"]
     path, state = [], definition["StartAt"]
-    while "Next" in states[state] or states[state].get("End"):
+    while state not in path:  # the happy path: no other execution, the ingestion complete at the first call
         path.append(state)
-        if states[state].get("End"):
+        current = states[state]
+        if current["Type"] in ("Succeed", "Fail"):
             break
-        state = states[state]["Next"]
-    path.append(state)
-    assert path == ["Defaults", "ApplyDefaults", "Ingest", "Transform", "Report", "Done"]
+        if current["Type"] == "Choice":
+            wanted = [c["Next"] for c in current["Choices"] if c.get("BooleanEquals") is True]
+            state = wanted[0] if wanted else current["Default"]
+        else:
+            state = current["Next"]
+    assert path == [
+        "CheckNoOtherExecution",
+        "AnotherExecutionRunning?",
+        "Defaults",
+        "ApplyDefaults",
+        "Ingest",
+        "IngestComplete?",
+        "Transform",
+        "Report",
+        "Done",
+    ]
     assert states["Transform"]["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
     for name in ("Ingest", "Transform", "Report"):
         task = states[name]
@@ -279,3 +303,67 @@ def test_state_machine_chains_ingest_transform_report_with_retries_and_a_failure
     placeholders = set(re.findall(r"\$\{(\w+)\}", ASL.read_text()))
     substitutions = template["Resources"]["Pipeline"]["Properties"]["DefinitionSubstitutions"]
     assert placeholders == set(substitutions)
+
+
+def test_state_machine_loops_the_ingestion_until_complete_and_bounds_the_loop() -> None:
+    states = json.loads(ASL.read_text())["States"]
+    assert states["Ingest"]["ResultSelector"]["complete.$"] == "$.Payload.complete"
+    choice = states["IngestComplete?"]
+    by_test = {json.dumps({k: v for k, v in c.items() if k != "Next"}): c["Next"] for c in choice["Choices"]}
+    assert by_test[json.dumps({"Variable": "$.ingest_result.complete", "BooleanEquals": True})] == "Transform"
+    assert choice["Default"] == "CountIngestCall"  # incomplete: call again (it continues from the lake state)
+    assert states["CountIngestCall"]["Next"] == "StoreIngestCall" and states["StoreIngestCall"]["Next"] == "Ingest"
+    assert states["StoreIngestCall"]["Parameters"]["ingest.$"] == "$.ingest"  # the same event every call
+    assert states["Defaults"]["Result"]["ingest_calls"] == 0
+    (bound,) = [c for c in choice["Choices"] if "NumericGreaterThanEquals" in c]
+    assert bound["Variable"] == "$.ingest_calls" and states[bound["Next"]]["Next"] == "NotifyFailure"
+
+
+def test_state_machine_never_overlaps_itself(template: dict[str, Any]) -> None:
+    definition = json.loads(ASL.read_text())
+    states = definition["States"]
+    guard = states[definition["StartAt"]]
+    assert guard["Resource"] == "arn:aws:states:::aws-sdk:sfn:listExecutions"
+    assert guard["Parameters"] == {
+        "StateMachineArn.$": "$$.StateMachine.Id",
+        "StatusFilter": "RUNNING",
+        "MaxResults": 10,
+    }
+    choice = states[guard["Next"]]
+    (other,) = choice["Choices"]
+    assert (other["Variable"], other["NumericGreaterThan"]) == ("$.guard.running", 1)  # itself is one of them
+    assert states[other["Next"]]["Type"] == "Succeed"  # skipped, not failed: no false failure alarm
+    pipeline = {s["Sid"]: s for s in _statements(template, "PipelineRole")}
+    grant = pipeline["ConcurrencyGuard"]
+    assert grant["Action"] == "states:ListExecutions"
+    assert grant["Resource"]["Fn::Sub"].endswith(":stateMachine:${AWS::StackName}-pipeline")
+    assert template["Resources"]["Pipeline"]["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-pipeline"}
+
+
+def test_alarms_watch_failed_partial_and_long_incomplete_ingestions(template: dict[str, Any]) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    by_metric = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms.values()}
+    for name in (metrics.INGEST_FAILED, metrics.INGEST_PARTIAL, metrics.INGEST_INCOMPLETE):
+        alarm = by_metric[name]
+        assert alarm["Namespace"] == metrics.NAMESPACE
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": metrics.SERVICE}]
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    incomplete = by_metric[metrics.INGEST_INCOMPLETE]
+    # Too long: every call of each of N consecutive hours was incomplete (Minimum = 1), not one normal stop.
+    assert incomplete["Statistic"] == "Minimum"
+    assert incomplete["EvaluationPeriods"] == incomplete["DatapointsToAlarm"] == {"Ref": "IncompleteAlarmHours"}
+    assert by_metric[metrics.INGEST_PARTIAL]["Statistic"] == "Maximum"
+
+
+def test_iam_guards_bronze_state_and_runs(template: dict[str, Any]) -> None:
+    ingest = {s["Sid"]: s for s in _statements(template, "IngestRole")}
+    bronze = ingest["BronzeOnlyByConditionalPut"]
+    assert (bronze["Effect"], bronze["Action"]) == ("Deny", "s3:PutObject")
+    assert bronze["Resource"] == {"Fn::Sub": "${DataBucket.Arn}/${LakePrefix}/bronze/*"}
+    assert bronze["Condition"] == {"Null": {"s3:if-none-match": "true"}}  # an unconditional PUT is refused
+    glue = {s["Sid"]: s for s in _statements(template, "TransformRole")}
+    assert _object_prefixes(list(glue.values()), "s3:DeleteObject") == {"silver", "gold", "_lock"}
+    never = glue["NeverDeleteStateOrRuns"]
+    assert (never["Effect"], never["Action"]) == ("Deny", "s3:DeleteObject")
+    assert {r["Fn::Sub"].split("/")[2] for r in never["Resource"]} == {"_state", "_runs"}
+    assert glue["NeverWriteBronze"]["Effect"] == "Deny"

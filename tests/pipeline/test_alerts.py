@@ -79,7 +79,7 @@ def test_healthy_run_posts_nothing_and_is_marked(tmp_path: Path, storage: Storag
 
 def test_stale_lake_is_posted_with_its_age(tmp_path: Path, storage: Storage, webhook: Receiver) -> None:
     """The cloud's freshness: the older of the last finished ingestion (8 h) and transform (7 h) counts."""
-    last_ingest = write_run(storage, "ingest", RunStatus.PARTIAL, NOW - timedelta(hours=8, minutes=1))  # ends -8h
+    last_ingest = write_run(storage, "ingest", RunStatus.SUCCESS, NOW - timedelta(hours=8, minutes=1))  # ends -8h
     last_transform = write_run(storage, "transform", RunStatus.SUCCESS, NOW - timedelta(hours=7, minutes=1))
     tick = NOW - timedelta(minutes=5)
     failed = write_run(storage, "ingest", RunStatus.FAILED, tick)
@@ -128,6 +128,7 @@ def test_drift_and_partial_are_posted_from_the_run_records(tmp_path: Path, stora
     transform = write_run(
         storage, "transform", RunStatus.SUCCESS, tick + timedelta(minutes=2), reconciliation_drift_rows=3
     )
+    write_run(storage, "ingest", RunStatus.SUCCESS, tick - timedelta(minutes=30))  # fresh: partial does not count
     outcome = after_run(settings(tmp_path / "lake", webhook.url), storage, since=tick, now=NOW, exit_code=3)
     assert outcome.posted
     (message,) = webhook.posts

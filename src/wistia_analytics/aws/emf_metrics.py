@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from wistia_analytics.ingest.ingestor import IngestResult
-from wistia_analytics.lake.runs import RunRecord, RunStatus
+from wistia_analytics.lake.runs import RunRecord, RunStatus, publisher_of
 from wistia_analytics.lake.timestamps import parse_utc
 from wistia_analytics.wistia.counters import StatsSnapshot
 
@@ -24,6 +24,7 @@ SERVICE = "wistia-analytics"
 # Metric names (the template's alarms refer to these).
 INGEST_FAILED = "IngestFailed"
 INGEST_PARTIAL = "IngestPartial"
+INGEST_INCOMPLETE = "IngestIncomplete"  # stopped at the Lambda's remaining time: the state machine calls again
 RECORDS_INGESTED = "RecordsIngested"
 API_REQUESTS = "ApiRequests"
 API_RETRIES = "ApiRetries"
@@ -37,7 +38,8 @@ INGEST_AGE = "HoursSinceIngest"
 GOLD_AGE = "HoursSinceTransform"
 FRESHNESS = "FreshnessHours"
 
-_FINISHED_OK = (RunStatus.SUCCESS, RunStatus.PARTIAL)
+_FINISHED_OK = (RunStatus.SUCCESS,)  # only a success counts as fresh (partial, incomplete: not)
+RECONCILIATION_TABLE = "gold_reconciliation"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def ingest_metrics(result: IngestResult, stats: StatsSnapshot, seconds: float) -
     points = [
         MetricPoint(INGEST_FAILED, 1.0 if result.status is RunStatus.FAILED else 0.0),
         MetricPoint(INGEST_PARTIAL, 1.0 if result.status is RunStatus.PARTIAL else 0.0),
+        MetricPoint(INGEST_INCOMPLETE, 1.0 if result.status is RunStatus.INCOMPLETE else 0.0),
         MetricPoint(RECORDS_INGESTED, float(sum(r.records for r in result.streams.values()))),
         MetricPoint(API_REQUESTS, float(stats.requests)),
         MetricPoint(API_RETRIES, float(stats.retries)),
@@ -89,15 +92,26 @@ def is_ingest_record(record: RunRecord) -> bool:
     return isinstance(record.extra.get("streams"), dict)
 
 
-def transform_metrics(record: RunRecord) -> list[MetricPoint]:
-    """Quarantine count, reconciliation drift and outcome of one finished transform run."""
-    doc: dict[str, Any] = record.extra.get("transform") or {}
+def transform_metrics(record: RunRecord, history: Sequence[RunRecord] = ()) -> list[MetricPoint]:
+    """Outcome of one finished transform run, and quarantine and drift of the lake's published state.
+
+    Drift comes from the run that published the current reconciliation table, quarantine from the newest run
+    that published anything (`publisher_of`, over `history`): a retry that found nothing new (mode ``noop``)
+    must not publish zeros over real drift. Without history, `record`'s own figures.
+    """
+    drift_doc: dict[str, Any] = _transform_doc(publisher_of([*history, record], RECONCILIATION_TABLE) or record)
+    doc: dict[str, Any] = _transform_doc(publisher_of([*history, record]) or record)
     quarantined = doc.get("quarantined") or {}
     return [
         MetricPoint(TRANSFORM_FAILED, 1.0 if record.status is RunStatus.FAILED else 0.0),
         MetricPoint(QUARANTINED, float(sum(int(v) for v in quarantined.values()))),
-        MetricPoint(DRIFT_ROWS, float(int(doc.get("reconciliation_drift_rows") or 0))),
+        MetricPoint(DRIFT_ROWS, float(int(drift_doc.get("reconciliation_drift_rows") or 0))),
     ]
+
+
+def _transform_doc(record: RunRecord) -> dict[str, Any]:
+    doc = record.extra.get("transform")
+    return doc if isinstance(doc, dict) else {}
 
 
 def _hours_since(record: RunRecord | None, now: datetime) -> float | None:

@@ -34,6 +34,9 @@ from wistia_analytics.settings import Settings
 log = logging.getLogger("wistia_analytics.aws")
 SECRET_ARN_ENV = "WISTIA_TOKEN_SECRET_ARN"  # noqa: S105 - the name of the variable holding an ARN
 REPORT_RUNS_SCANNED = 50  # run records read by the report: enough to find the last ingest and transform
+# Seconds of a Lambda's remaining time kept back when an ingestion starts: enough to finish the requests in
+# flight (a 30 s request deadline), flush the last Bronze file, write the run record and release the lock.
+DEADLINE_MARGIN_SECONDS = 60.0
 
 
 class IngestFailedError(UnavailableError, RuntimeError):
@@ -98,8 +101,18 @@ def _settings(token: SecretStr) -> Settings:
     return Settings(_env_file=None, wistia_api_token=token, log_format="json")  # type: ignore[call-arg]
 
 
+def max_duration_for(context: Any, margin: float = DEADLINE_MARGIN_SECONDS) -> float | None:
+    """The run's deadline from the invocation's remaining time minus `margin` (None: no context to ask)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return max(float(remaining()) / 1000.0 - margin, 0.0)
+
+
 def ingest_handler(event: Any, context: Any) -> dict[str, Any]:
-    """Run one ingestion into `LAKE_URI`; return its run id, status and metrics; raise if it failed."""
+    """Run one ingestion into `LAKE_URI`, bounded by the invocation's remaining time; return its run id, status,
+    metrics and `complete` (false: it stopped at the deadline with its position recorded, so the state machine
+    calls again and the next call continues); raise if it failed."""
     configure_logging("json")
     request = IngestEvent.parse(event)
     token = read_token(os.environ.get(SECRET_ARN_ENV, ""))
@@ -112,6 +125,7 @@ def ingest_handler(event: Any, context: Any) -> dict[str, Any]:
         full_refresh=request.full_refresh,
         today=request.today,
         command="ingest (lambda)",
+        max_duration=max_duration_for(context),
     )
     started = time.monotonic()
     result, client = run_ingest(settings, options)
@@ -121,6 +135,7 @@ def ingest_handler(event: Any, context: Any) -> dict[str, Any]:
         "run_id": result.run_id,
         "status": str(result.status),
         "exit_code": result.exit_code,
+        "complete": result.complete,
         "records": {name: report.records for name, report in result.streams.items()},
         "metrics": metrics.as_dict(points),
     }
@@ -139,7 +154,7 @@ def report_handler(event: Any, context: Any) -> dict[str, Any]:
     points = metrics.freshness_metrics(records, datetime.now(UTC))
     transform = metrics.latest_finished_transform(records)
     if transform is not None:
-        points += metrics.transform_metrics(transform)
+        points += metrics.transform_metrics(transform, records)  # drift/quarantine: the published state
     metrics.emit(points, namespace=_namespace())
     summary: dict[str, Any] = {
         "transform_run_id": transform.run_id if transform else None,

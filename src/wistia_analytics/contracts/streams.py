@@ -25,8 +25,15 @@ class Stream:
     description: str
     # Its records are the media list the per-media streams iterate (read from this stream when it runs first).
     provides_media_list: bool = False
+    # A core stream is one the lake cannot do without: when it fetches nothing it should have (the API down,
+    # every day of its window failing), the run is `failed`, not `partial`, and nothing downstream runs on it.
+    core: bool = False
+    # A snapshot too large for one bounded call (a Lambda's 15 minutes) checkpoints its next page in the lake
+    # state at a deadline, and the next run continues from there (a resumable full refresh).
+    resumable: bool = False
 
 
+# Order matters: see `select_streams`.
 STREAMS: tuple[Stream, ...] = (
     Stream("projects", "/projects.json", LoadMode.SNAPSHOT, True, ("id",), "projects (dimension)"),
     Stream(
@@ -37,6 +44,7 @@ STREAMS: tuple[Stream, ...] = (
         ("hashed_id",),
         "medias (dimension)",
         provides_media_list=True,
+        core=True,
     ),
     Stream(
         "media_lifetime_stats",
@@ -63,20 +71,22 @@ STREAMS: tuple[Stream, ...] = (
         "engagement and rewatch curves per media",
     ),
     Stream(
-        "visitors",
-        "/stats/visitors.json",
-        LoadMode.SNAPSHOT,
-        True,
-        ("visitor_key",),
-        "visitors, account-wide and lifetime (never per media or day)",
-    ),
-    Stream(
         "events",
         "/stats/events.json",
         LoadMode.EVENTS_BY_DAY,
         True,
         ("event_key",),
         "viewing sessions, by UTC day of received_at",
+        core=True,
+    ),
+    Stream(
+        "visitors",
+        "/stats/visitors.json",
+        LoadMode.SNAPSHOT,
+        True,
+        ("visitor_key",),
+        "visitors, account-wide and lifetime (never per media or day)",
+        resumable=True,
     ),
 )
 STREAMS_BY_NAME = {s.name: s for s in STREAMS}
@@ -84,7 +94,9 @@ MEDIA_LIST_STREAM = next(s for s in STREAMS if s.provides_media_list)  # what pe
 
 
 def select_streams(names: list[str] | None) -> list[Stream]:
-    """Streams in canonical order (medias first: per-media streams need the media list)."""
+    """Streams in canonical order: medias first (per-media streams need the media list), then the per-media
+    streams and events, and the visitors snapshot last, so that a large account's ~38,000-page snapshot never
+    starves events within a bounded run (docs/ingestion.md, "Bounded and resumable runs")."""
     if not names:
         return list(STREAMS)
     unknown = sorted(set(names) - set(STREAMS_BY_NAME))

@@ -8,11 +8,13 @@ How each stream is fetched is its load mode's class (`load_modes.py`); this modu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
-from wistia_analytics.contracts.streams import Stream, select_streams
+from wistia_analytics.contracts.streams import STREAMS_BY_NAME, Stream, select_streams
 from wistia_analytics.errors import ExitCode
 from wistia_analytics.ingest.load_context import LoadContext
 from wistia_analytics.ingest.load_modes import loader_for
@@ -20,7 +22,15 @@ from wistia_analytics.ingest.progress import NullProgress, ProgressSink, StreamR
 from wistia_analytics.ingest.windows import WindowPolicy
 from wistia_analytics.lake.bronze import BronzeWriter
 from wistia_analytics.lake.lock import holding_lake
-from wistia_analytics.lake.runs import RunRecord, RunStatus, finish_run, new_run_id, save_run, start_run
+from wistia_analytics.lake.runs import (
+    RunRecord,
+    RunStatus,
+    finish_run,
+    latest_runs,
+    new_run_id,
+    save_run,
+    start_run,
+)
 from wistia_analytics.lake.state import StateStore
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.lake.timestamps import utc_iso
@@ -38,6 +48,9 @@ class IngestOptions:
     today: date | None = None  # the run's UTC date; default: now
     lock_wait_seconds: float = 0.0
     command: str = "ingest"
+    # The run's deadline in seconds from when it holds the lake (None: unbounded). When it passes, no new page,
+    # day, media or stream starts; what is durable is committed and the run ends `incomplete` (exit 5).
+    max_duration: float | None = None
 
 
 @dataclass
@@ -48,6 +61,11 @@ class IngestResult:
     streams: dict[str, StreamReport]
     record: RunRecord | None
     plan: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """False when the run stopped at its deadline with work left (call again to continue)."""
+        return self.status is not RunStatus.INCOMPLETE
 
 
 class Ingestor:
@@ -64,6 +82,7 @@ class Ingestor:
         progress: ProgressSink | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         source_kind: str = "wistia",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.storage = storage
         self.client = client
@@ -76,6 +95,7 @@ class Ingestor:
         self.state = StateStore(storage)
         self.today = options.today or now().date()
         self.reports: dict[str, StreamReport] = {}
+        self.carried: dict[str, str] = {}
         self.ctx = LoadContext(
             client=client,
             state=self.state,
@@ -87,6 +107,7 @@ class Ingestor:
             concurrency=concurrency,
             progress=self.progress,
             now=now,
+            clock=clock,
         )
 
     # ---- the run ----------------------------------------------------------------------------------
@@ -105,34 +126,112 @@ class Ingestor:
             # started_at counts any wait for the lock; this is when the run actually had the lake to itself.
             record.extra["lock_acquired_at"] = utc_iso(self.now())
             record.extra["today"] = self.today.isoformat()
+            if self.options.max_duration is not None:
+                self.ctx.deadline = self.ctx.clock() + max(self.options.max_duration, 0.0)
+                record.extra["max_duration_seconds"] = self.options.max_duration
+            self.carried = self._carried_over()
             writer = BronzeWriter(self.storage, run_id, started)
-            fatal: BaseException | None = None
-            for stream in streams:
-                report = self.reports[stream.name]
-                report.status = "running"
-                try:
-                    loader_for(stream, self.ctx).load(stream, writer, report)
-                    report.status = "partial" if report.errors or report.skipped else "done"
-                except FatalConfigError as exc:
-                    report.status = "failed"
-                    self.ctx.error(report, str(exc))
-                    fatal = exc
-                    break
-                except (WistiaError, OSError) as exc:
-                    report.status = "failed"
-                    self.ctx.error(report, f"{type(exc).__name__}: {exc}")
-                self.ctx.show(report)
-                self._checkpoint()
+            try:
+                fatal = self._load_all(streams, writer)
+            except BaseException as exc:  # a bug: the record must not stay `running`; the lock is released
+                record.add_error(f"unexpected {type(exc).__name__}: {exc}")
+                self._finish(record, RunStatus.FAILED)
+                raise
             status, code = self._outcome(fatal)
+            if status is RunStatus.INCOMPLETE:
+                record.extra["position"] = {
+                    "stopped": sorted(self.ctx.stopped),
+                    "not_started": [n for n, r in self.reports.items() if r.status == "pending"],
+                    "done": sorted(
+                        n for n, r in self.reports.items() if r.status in ("done", "partial") and n not in self.carried
+                    ),
+                    "work": self._work_key(),
+                    "carried": self.carried,
+                    **self.ctx.positions,
+                }
             self._finish(record, status)
             return IngestResult(run_id, status, code, self.reports, record)
 
+    def _load_all(self, streams: list[Stream], writer: BronzeWriter) -> BaseException | None:
+        """Each stream in order; the fatal error that stopped the run, if any."""
+        for stream in streams:
+            report = self.reports[stream.name]
+            if stream.name in self.carried:  # finished by the incomplete call this one continues
+                report.status = "done"
+                report.windows.append(f"done by run {self.carried[stream.name]}")
+                continue
+            if self.ctx.out_of_time():  # stays `pending`: the next run fetches it
+                self.ctx.stopped.add(stream.name)
+                continue
+            report.status = "running"
+            try:
+                loader_for(stream, self.ctx).load(stream, writer, report)
+                if stream.name in self.ctx.stopped:
+                    report.status = "incomplete"
+                else:
+                    report.status = "partial" if report.errors or report.skipped else "done"
+            except FatalConfigError as exc:
+                report.status = "failed"
+                self.ctx.error(report, str(exc))
+                return exc
+            except (WistiaError, OSError) as exc:
+                report.status = "failed"
+                self.ctx.error(report, f"{type(exc).__name__}: {exc}")
+            self.ctx.show(report)
+            self._checkpoint()
+        return None
+
+    def _work_key(self) -> dict[str, Any]:
+        """What identifies "the same work" across the calls that continue each other."""
+        o = self.options
+        return {
+            "today": self.today.isoformat(),
+            "streams": sorted(o.streams or []),
+            "since": str(o.since),
+            "until": str(o.until),
+            "full_refresh": o.full_refresh,
+        }
+
+    def _carried_over(self) -> dict[str, str]:
+        """Streams already finished by the incomplete call(s) this run continues: stream -> the run that did it.
+
+        Only when the newest ingestion stopped at its deadline doing the same work (same day, streams and
+        backfill): the per-media snapshots it finished are not fetched again, so repeated bounded calls converge.
+        """
+        for record in latest_runs(self.storage, 5):
+            if record.run_id == (self.ctx.record.run_id if self.ctx.record else None):
+                continue
+            if not isinstance(record.extra.get("streams"), dict) and record.status is not RunStatus.INCOMPLETE:
+                continue  # not an ingestion (a transform, a lock-only record)
+            position = record.extra.get("position") or {}
+            if record.status is not RunStatus.INCOMPLETE or position.get("work") != self._work_key():
+                return {}
+            carried = dict(position.get("carried") or {})
+            carried.update({name: record.run_id for name in position.get("done") or []})
+            return carried
+        return {}
+
     def _outcome(self, fatal: BaseException | None) -> tuple[RunStatus, int]:
+        """Failed beats incomplete beats partial (docs/ingestion.md, "Outcomes").
+
+        A core stream (`Stream.core`) that failed, or fetched nothing while every attempt it made failed, fails
+        the run: an API that is down must never read as a partial success.
+        """
         if fatal is not None:
             return RunStatus.FAILED, int(ExitCode.CONFIG)
-        statuses = [r.status for r in self.reports.values()]
-        if all(s == "failed" for s in statuses):
+        reports = self.reports
+        statuses = [r.status for r in reports.values()]
+        core_lost = [
+            name
+            for name, r in reports.items()
+            if STREAMS_BY_NAME[name].core and (r.status == "failed" or (r.errors and not r.records))
+        ]
+        if core_lost or all(s == "failed" for s in statuses):
+            if self.ctx.record is not None and core_lost:
+                self.ctx.record.extra["core_streams_lost"] = core_lost
             return RunStatus.FAILED, int(ExitCode.UNAVAILABLE)
+        if self.ctx.stopped:
+            return RunStatus.INCOMPLETE, int(ExitCode.INCOMPLETE)
         if any(s in ("failed", "partial") for s in statuses):
             return RunStatus.PARTIAL, int(ExitCode.PARTIAL)
         return RunStatus.SUCCESS, int(ExitCode.OK)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -39,6 +40,10 @@ class LoadContext:
     progress: ProgressSink
     now: Callable[[], datetime]
     record: RunRecord | None = None  # set once the run holds the lake (None in a dry run)
+    deadline: float | None = None  # `clock()` value after which no new work starts (None: unbounded)
+    clock: Callable[[], float] = time.monotonic
+    stopped: set[str] = field(default_factory=set)  # streams that stopped at the deadline with work left
+    positions: dict[str, Any] = field(default_factory=dict)  # where each stopped stream's next run continues
     lock: threading.Lock = field(default_factory=threading.Lock)
     _medias: list[dict[str, Any]] | None = field(default=None, init=False, repr=False)
 
@@ -70,6 +75,18 @@ class LoadContext:
 
     def show(self, report: StreamReport) -> None:
         self.progress.update(report, self.client)
+
+    # ---- the run deadline -------------------------------------------------------------------------------
+    def out_of_time(self) -> bool:
+        """True once the run's deadline has passed: start no new request, page, day or media."""
+        return self.deadline is not None and self.clock() >= self.deadline
+
+    def stop(self, report: StreamReport, position: dict[str, Any] | None = None) -> None:
+        """Record that `report`'s stream stopped at the deadline with work left, and where it was."""
+        with self.lock:
+            self.stopped.add(report.name)
+            if position is not None:
+                self.positions[report.name] = position
 
     # ---- the media list ---------------------------------------------------------------------------------
     def medias(self) -> list[dict[str, Any]]:

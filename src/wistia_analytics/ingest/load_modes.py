@@ -11,7 +11,7 @@ import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -23,7 +23,9 @@ from wistia_analytics.ingest.load_context import LoadContext
 from wistia_analytics.ingest.progress import StreamReport
 from wistia_analytics.ingest.windows import Window, events_floor
 from wistia_analytics.lake.bronze import BronzeWriter, Lineage
+from wistia_analytics.lake.state import BACKFILL_CURSOR, SNAPSHOT_CURSOR
 from wistia_analytics.wistia.api_errors import NotFoundError, ProtocolError, RequestBugError, RetriesExhaustedError
+from wistia_analytics.wistia.client import MAX_PER_PAGE
 from wistia_analytics.wistia.parsing import parse_timestamp
 from wistia_analytics.wistia.payload import DEFECTS_FIELD, as_records, json_type
 
@@ -88,19 +90,43 @@ class SnapshotLoad(StreamLoad):
     mode = LoadMode.SNAPSHOT
 
     def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
+        """A resumable stream saves its next page every Bronze file and at the deadline; the snapshot is
+        complete (cursor cleared, watermark moved) when its last page is reached."""
         ctx = self.ctx
+        resumable = stream.resumable and not stream.provides_media_list  # the media list must be whole
+        cursor = ctx.state.load_cursor(stream.name, SNAPSHOT_CURSOR) if resumable else None
+        if cursor is not None and ctx.full_refresh:
+            cursor = None
+        first = max(int(cursor.get("next_page", 1)), 1) if cursor else 1
+        started_by = str(cursor.get("started_by") or writer.run_id) if cursor else writer.run_id
+        if first > 1:
+            report.windows.append(f"pages {first}.. (continuing the snapshot begun by run {started_by})")
         buffer = PageBuffer(writer, stream.name, FLUSH_PAGES, ctx.on_file(report))
         records: list[dict[str, Any]] = []
-        for page in ctx.client.paginate(stream.path):
+
+        def save(next_page: int) -> dict[str, Any]:
+            buffer.flush()  # durable before the position moves past it
+            position = {"next_page": next_page, "started_by": started_by}
+            ctx.state.save_cursor(stream.name, SNAPSHOT_CURSOR, position, writer.run_id)
+            return position
+
+        for n, page in enumerate(ctx.client.paginate(stream.path, first_page=first), start=1):
             buffer.add(page.records, Lineage(page.path, page.params, page.number))
             ctx.count(report, pages=1, records=len(page.records))
             _count_defects(ctx, report, page.records)
             if stream.provides_media_list:
                 records.extend(page.records)
             ctx.show(report)
+            if resumable and ctx.out_of_time():
+                ctx.stop(report, save(page.number + 1))
+                return
+            if resumable and n % FLUSH_PAGES == 0:
+                save(page.number + 1)
         buffer.flush()
         if stream.provides_media_list:
             ctx.provide_medias(records)
+        if resumable:
+            ctx.state.clear_cursor(stream.name, SNAPSHOT_CURSOR, writer.run_id)
         ctx.state.commit(stream.name, {ALL_KEY: ctx.now().strftime("%Y-%m-%dT%H:%M:%SZ")}, writer.run_id)
 
     def plan(self, stream: Stream) -> str:
@@ -124,6 +150,9 @@ class PerMediaSnapshotLoad(StreamLoad):
         marks_lock = threading.Lock()
 
         def fetch(media: dict[str, Any]) -> None:
+            if ctx.out_of_time():  # left for the next run: its watermark (if any) has not moved
+                ctx.stop(report)
+                return
             media_id = str(media["hashed_id"])  # checked by `fetchable`
             window = self.window_of(media)
             params: dict[str, Any] = {}
@@ -155,7 +184,10 @@ class PerMediaSnapshotLoad(StreamLoad):
                     pending_marks[media_id] = window.done_through.isoformat()
             ctx.show(report)
 
-        for chunk in _chunks(fetchable(ctx, report, ctx.medias()), FLUSH_OBJECTS):
+        for n, chunk in enumerate(_chunks(fetchable(ctx, report, ctx.medias()), FLUSH_OBJECTS)):
+            if ctx.out_of_time():
+                ctx.stop(report, {"medias_done": n * FLUSH_OBJECTS})
+                break
             run_bounded(fetch, chunk, ctx.concurrency)
             buffer.flush()  # durable before the watermarks of this chunk move
             with marks_lock:
@@ -217,7 +249,32 @@ class EventsByDayLoad(StreamLoad):
         self.committed: date | None = None  # the watermark this run last committed
 
     def window(self, stream: Stream) -> Window:
-        return self.ctx.window(stream.name, ALL_KEY, events_floor(self.ctx.today))
+        """The run's window; a `--since/--until` backfill continues after the last day a previous call of the
+        same backfill finished (its cursor), instead of restarting at `since`."""
+        ctx = self.ctx
+        window = ctx.window(stream.name, ALL_KEY, events_floor(ctx.today))
+        cursor = self._backfill_cursor(stream)
+        if cursor is not None:
+            resume = date.fromisoformat(str(cursor["done_through"])) + timedelta(days=1)
+            if resume > window.start:
+                done = window.done_through if window.done_through and window.done_through >= resume else None
+                window = Window(start=resume, end=window.end, done_through=done)
+        return window
+
+    def _backfill(self) -> dict[str, str] | None:
+        ctx = self.ctx
+        if ctx.since is None and ctx.until is None:
+            return None
+        return {"since": str(ctx.since), "until": str(ctx.until)}
+
+    def _backfill_cursor(self, stream: Stream) -> dict[str, Any] | None:
+        backfill = self._backfill()
+        if backfill is None or self.ctx.full_refresh:
+            return None
+        cursor = self.ctx.state.load_cursor(stream.name, BACKFILL_CURSOR)
+        if cursor is None or any(cursor.get(k) != v for k, v in backfill.items()) or not cursor.get("done_through"):
+            return None  # another backfill's position: this one starts at its own `since`
+        return cursor
 
     def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
         ctx = self.ctx
@@ -228,7 +285,17 @@ class EventsByDayLoad(StreamLoad):
         prefix = DonePrefix(window.start)
         lock = threading.Lock()  # orders the prefix's updates with the watermark commits they cause
 
+        def stop_at(day: date) -> None:
+            """The deadline: `day` and the days after it are left for the next run (the prefix stops here)."""
+            with lock:
+                prefix.fail(day)
+                position = {"next_day": str(prefix.stop or day), "watermark": str(self.committed)}
+            ctx.stop(report, position)
+
         def fetch_day(day: date) -> None:
+            if ctx.out_of_time():
+                stop_at(day)
+                return
             buffer = PageBuffer(writer, stream.name, FLUSH_PAGES, ctx.on_file(report))
             params = {"start_date": day.isoformat(), "end_date": day.isoformat()}
             try:
@@ -237,6 +304,10 @@ class EventsByDayLoad(StreamLoad):
                     ctx.count(report, pages=1, records=len(page.records))
                     _count_defects(ctx, report, page.records)
                     ctx.show(report)
+                    if ctx.out_of_time() and len(page.records) == MAX_PER_PAGE:
+                        buffer.flush()  # what was fetched is kept; the day is fetched again next run
+                        stop_at(day)
+                        return
                 buffer.flush()
             except PER_MEDIA_ERRORS as exc:
                 buffer.flush()  # what was fetched is kept; the day stays behind the watermark
@@ -248,8 +319,19 @@ class EventsByDayLoad(StreamLoad):
                 last = prefix.finish(day)
                 if last is not None and window.done_through is not None:
                     self._advance(stream, min(last, window.done_through), writer.run_id)
+                if last is not None and backfill is not None:
+                    self._backfill_done(stream, backfill, last, window.end, writer.run_id)
 
+        backfill = self._backfill()
         run_bounded(fetch_day, window.iter_days(), ctx.concurrency)
+
+    def _backfill_done(self, stream: Stream, backfill: dict[str, str], last: date, end: date, run_id: str) -> None:
+        """Move the backfill's cursor to `last`; clear it once the whole backfill is done (the next call with the
+        same range is a new backfill)."""
+        if last >= end:
+            self.ctx.state.clear_cursor(stream.name, BACKFILL_CURSOR, run_id)
+        else:
+            self.ctx.state.save_cursor(stream.name, BACKFILL_CURSOR, {**backfill, "done_through": str(last)}, run_id)
 
     def _advance(self, stream: Stream, last: date, run_id: str) -> None:
         """Commit the watermark to `last`, the end of the done prefix (the caller holds the prefix's lock)."""

@@ -115,3 +115,20 @@ def latest_runs(storage: Storage, n: int = 10) -> list[RunRecord]:
         return []
     paths = sorted(storage.list(RUNS_ROOT, suffix=".json"), reverse=True)
     return [RunRecord.from_json(storage.read_bytes(p)) for p in paths[:n]]
+
+
+def publisher_of(records: Iterable[RunRecord], table: str | None = None) -> RunRecord | None:
+    """The newest finished transform run that published `table` (None: any table), among `records`.
+
+    What the lake serves now is what that run published, so drift and quarantine figures are read from it,
+    never from a later run that found nothing new (mode ``noop``: it publishes nothing and counts zero).
+    """
+    for record in sorted(records, key=lambda r: r.run_id, reverse=True):
+        doc = record.extra.get("transform")
+        if record.status is RunStatus.RUNNING or not isinstance(doc, dict):
+            continue
+        tables = doc.get("tables") or {}
+        published = [name for name, t in tables.items() if isinstance(t, dict) and t.get("published")]
+        if (table is None and published) or (table is not None and table in published):
+            return record
+    return None

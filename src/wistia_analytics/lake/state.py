@@ -9,6 +9,11 @@ lake lock) is assumed: `commit` is read-modify-write.
 
 Values are ISO-8601 dates (``2026-11-25``) or timestamps (``2026-11-25T17:45:12Z``); naive timestamps
 are taken as UTC. A key keeps one kind of value.
+
+Cursors (``_state/<stream>.<kind>.json``) are the position a bounded run stopped at, for the next run to
+continue from: the next page of a snapshot (`SNAPSHOT_CURSOR`), the last finished day of a `--since/--until`
+backfill (`BACKFILL_CURSOR`). Same contract as watermarks: saved only after the Bronze files up to that position
+are durable; a crash before the save re-fetches from the previous position (Silver dedupes by key).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from wistia_analytics.lake.layout import check_run_id, check_stream, state_file
 from wistia_analytics.lake.storage import Storage
@@ -25,6 +31,15 @@ from wistia_analytics.lake.timestamps import parse_utc, utc_iso, utc_now
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
+SNAPSHOT_CURSOR = "snapshot"  # {"next_page": int, "started_by": run_id, "started_at": iso}
+BACKFILL_CURSOR = "backfill"  # {"since": iso, "until": iso, "done_through": iso}
+CURSOR_KINDS = (SNAPSHOT_CURSOR, BACKFILL_CURSOR)
+
+
+def cursor_file(stream: str, kind: str) -> str:
+    if kind not in CURSOR_KINDS:
+        raise ValueError(f"unknown cursor kind {kind!r}")
+    return state_file(stream).removesuffix(".json") + f".{kind}.json"
 
 
 def watermark_order(value: str) -> date | datetime:
@@ -129,3 +144,29 @@ class StateStore:
             state.updated_at, state.run_id = stamp, run_id
             self.storage.write_bytes(state_file(stream), state.to_json())
         return state
+
+    # ---- cursors: where a bounded run stopped ---------------------------------------------------------------
+    def load_cursor(self, stream: str, kind: str) -> dict[str, Any] | None:
+        """The position saved by the last run that stopped early (None: start from the beginning)."""
+        try:
+            doc = json.loads(self.storage.read_bytes(cursor_file(stream, kind)))
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            log.warning("state %s: unreadable %s cursor ignored (starting over)", stream, kind)
+            return None
+        return doc if isinstance(doc, dict) and not doc.get("cleared") else None
+
+    def save_cursor(self, stream: str, kind: str, position: Mapping[str, Any], run_id: str) -> None:
+        """Save `position`; call only once the Bronze files up to it are durable."""
+        doc = {**position, "run_id": check_run_id(run_id), "updated_at": utc_iso(utc_now())}
+        data = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        self.storage.write_bytes(cursor_file(stream, kind), data)
+
+    def clear_cursor(self, stream: str, kind: str, run_id: str) -> None:
+        """The work the cursor tracked is complete: the next run starts over.
+
+        Overwritten with a tombstone, never deleted: on AWS the roles may not delete anything under `_state/`.
+        """
+        if self.load_cursor(stream, kind) is not None:
+            self.save_cursor(stream, kind, {"cleared": True}, run_id)

@@ -30,6 +30,7 @@ import itertools
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,13 +42,14 @@ import httpx
 
 from wistia_analytics.errors import ExitCode
 from wistia_analytics.lake.layout import RUNS_ROOT
-from wistia_analytics.lake.runs import RunRecord, RunStatus, load_run, save_run
+from wistia_analytics.lake.runs import RunRecord, RunStatus, load_run, publisher_of, save_run
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.lake.timestamps import parse_utc, utc_iso, utc_now
 from wistia_analytics.redact import redact_text
 from wistia_analytics.settings import Settings
 from wistia_analytics.wistia.retry import Action, Outcome, RetryPolicy, decide, describe
 
+RECONCILIATION_TABLE = "gold_reconciliation"  # the table whose build counts reconciliation drift
 log = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT_SECONDS = 5.0
@@ -170,12 +172,12 @@ def last_pipeline_run(storage: Storage) -> list[RunRecord]:
 
 # ---- the conditions ----------------------------------------------------------------------------------------
 def _last_finished(storage: Storage) -> dict[str, datetime | None]:
-    """When the newest ingestion and the newest transform that finished usefully (success or partial) ended."""
+    """When the newest ingestion and the newest transform that succeeded ended (only success counts as fresh)."""
     last: dict[str, datetime | None] = {"ingestion": None, "transform": None}
     for n, record in enumerate(_newest_records(storage)):
         if n >= STALE_SCAN_LIMIT or all(last.values()):
             break
-        if record.status in (RunStatus.SUCCESS, RunStatus.PARTIAL) and record.ended_at:
+        if record.status is RunStatus.SUCCESS and record.ended_at:  # partial, incomplete: not fresh
             stage = "ingestion" if _is_ingest(record) else "transform" if _is_transform(record) else None
             if stage and last[stage] is None:
                 last[stage] = parse_utc(record.ended_at)
@@ -228,10 +230,20 @@ def evaluate(
         elif record.status is RunStatus.PARTIAL:
             text = f"{kind} run {record.run_id} was partial: {_first_error(record, secrets)}"
             conditions.append(Condition("partial_run", text, record.run_id))
+        elif record.status is RunStatus.INCOMPLETE:
+            where = record.extra.get("position") or {}
+            text = (
+                f"{kind} run {record.run_id} stopped at its deadline with work left "
+                f"(streams {', '.join(where.get('stopped') or []) or '?'}); the next run continues"
+            )
+            conditions.append(Condition("incomplete_run", text, record.run_id))
     # A command that stopped before writing a record (bad settings) failed too; one that found the lake busy
-    # (exit 4, no record) did not: another run is at work, and a lake that stays busy shows up as stale.
+    # (exit 4, no record) did not: another run is at work, and a lake that stays busy shows up as stale. A run
+    # that crashed (exit 1) alerts even when the records it left say nothing went wrong.
     if exit_code not in (None, 0, int(ExitCode.UNAVAILABLE)) and not conditions:
         conditions.append(Condition("failed_run", f"the run exited with code {exit_code} and wrote no run record"))
+    elif exit_code == int(ExitCode.FAILURE) and not any(c.kind == "failed_run" for c in conditions):
+        conditions.append(Condition("failed_run", "the run crashed (exit code 1: an unexpected error; see its log)"))
 
     stale = _staleness(storage, stale_after_hours, now)
     if stale is not None:
@@ -252,7 +264,10 @@ def evaluate(
                 )
             )
     if transforms:
-        newest = transforms[-1]  # the tables as they are now
+        # Drift and quarantine as the lake serves them now: from the run that published the current tables, never
+        # from a run that found nothing new (a no-op publishes nothing and counts zero).
+        history = list(itertools.islice(_newest_records(storage), STALE_SCAN_LIMIT))
+        newest = publisher_of(history, RECONCILIATION_TABLE) or transforms[-1]
         drift = int(newest.extra["transform"].get("reconciliation_drift_rows") or 0)
         if drift > 0:
             conditions.append(
@@ -263,8 +278,12 @@ def evaluate(
                     drift,
                 )
             )
+        worked = [r for r in transforms if r.extra["transform"].get("mode") != "noop"]
+        if not worked:
+            current = publisher_of(history)
+            worked = [current] if current is not None else []
         by_entity: dict[str, int] = {}
-        for record in transforms:
+        for record in worked:
             for entity, count in (record.extra["transform"].get("quarantined") or {}).items():
                 by_entity[entity] = by_entity.get(entity, 0) + int(count)
         quarantined = sum(by_entity.values())
@@ -274,7 +293,7 @@ def evaluate(
                 Condition(
                     "quarantine",
                     f"{quarantined} record(s) quarantined in this run ({detail})",
-                    transforms[-1].run_id,
+                    worked[-1].run_id,
                     quarantined,
                 )
             )
@@ -424,9 +443,17 @@ def after_run(
 
 
 def run_with_alerts(run_pipeline: Callable[[], int]) -> int:
-    """`wistia-analytics run` with its alerting hook: run, then `after_run` on the records it wrote; its exit code."""
+    """`wistia-analytics run` with its alerting hook: run, then `after_run` on the records it wrote; its exit code.
+
+    A run that crashes (an unexpected exception: a bug) still alerts, then exits 1 with the traceback logged.
+    """
     started = utc_now()
-    code = run_pipeline()
+    try:
+        code = run_pipeline()
+    except Exception as exc:
+        log.exception("the run crashed: %s", type(exc).__name__)
+        print(f"unexpected error: {type(exc).__name__} (a bug: see the log above); alerting", file=sys.stderr)
+        code = int(ExitCode.FAILURE)
     try:
         settings = Settings()
     except ValueError:

@@ -42,7 +42,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _INTERVAL = re.compile(r"(\d+)([smhd])")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Worst first: the status a tick reports when its runs ended differently.
-_SEVERITY = (RunStatus.FAILED, RunStatus.PARTIAL, RunStatus.SUCCESS)
+_SEVERITY = (RunStatus.FAILED, RunStatus.INCOMPLETE, RunStatus.PARTIAL, RunStatus.SUCCESS)
 
 RunPipeline = Callable[[], int]
 

@@ -166,9 +166,15 @@ class WistiaClient:
         return self._request("GET", path, _prepare(path, params))
 
     def paginate(
-        self, path: str, params: Params | None = None, per_page: int = MAX_PER_PAGE, max_pages: int | None = None
+        self,
+        path: str,
+        params: Params | None = None,
+        per_page: int = MAX_PER_PAGE,
+        max_pages: int | None = None,
+        *,
+        first_page: int = 1,
     ) -> Iterator[Page]:
-        """Yield the non-empty pages of a list endpoint, from page 1 until a short or empty page.
+        """Yield the non-empty pages of a list endpoint, from `first_page` (default 1) until a short or empty page.
 
         Sends ``per_page`` explicitly (the API's default is 10). A page past the end is ``[]``, so a list
         whose size is an exact multiple of `per_page` costs one extra request; an empty list yields nothing.
@@ -183,8 +189,10 @@ class WistiaClient:
         base = _prepare(path, params)
         if "page" in base or "per_page" in base:
             raise ValueError("paginate() sets page and per_page itself; do not pass them in params")
+        if first_page < 1:
+            raise ValueError("first_page must be at least 1")
         seen: dict[bytes, int] = {}
-        number = 1
+        number = first_page  # > 1: a resumed snapshot continues where a bounded run stopped
         while True:
             if number > limit:
                 raise EndlessListError(path, f"more than {limit} pages (the bound for this list)")
