@@ -46,6 +46,17 @@ class _ExplainingGroup(TyperGroup):
             raise typer.Exit(int(ExitCode.FAILURE)) from None
 
 
+# `ingest` and `run` share the run deadline's option.
+MaxDuration = Annotated[
+    float | None,
+    typer.Option(
+        "--max-duration",
+        min=0,
+        help="Stop starting new work after SECONDS, keep what is durable, exit 5 (incomplete); "
+        "the next call continues.",
+    ),
+]
+
 app = typer.Typer(
     name="wistia-analytics",
     help="Wistia video-engagement analytics: API -> Bronze/Silver/Gold lake -> dashboard.",
@@ -216,15 +227,7 @@ def ingest(
         str | None, typer.Option(help="The run's UTC date (default: now); match a sandbox's --today.")
     ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lake lock.")] = 0.0,
-    max_duration: Annotated[
-        float | None,
-        typer.Option(
-            "--max-duration",
-            min=0,
-            help="Stop starting new work after SECONDS, keep what is durable, exit 5 (incomplete); "
-            "the next call continues.",
-        ),
-    ] = None,
+    max_duration: MaxDuration = None,
     log_format: Annotated[str | None, typer.Option("--log-format", help="text or json (default: LOG_FORMAT).")] = None,
 ) -> None:
     """Pull every stream from the Wistia API (or the sandbox) into Bronze, incrementally."""
@@ -270,15 +273,7 @@ def run(
     engine: Annotated[
         str, typer.Option(help="Transform engine: duckdb (embedded) or spark (PySpark local mode; needs Java 17).")
     ] = "duckdb",
-    max_duration: Annotated[
-        float | None,
-        typer.Option(
-            "--max-duration",
-            min=0,
-            help="Stop starting new work after SECONDS, keep what is durable, exit 5 (incomplete); "
-            "the next call continues.",
-        ),
-    ] = None,
+    max_duration: MaxDuration = None,
 ) -> None:
     """Ingest, then transform: the whole pipeline once."""
     from wistia_analytics.commands.run import run_with_alerts_command

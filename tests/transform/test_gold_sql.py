@@ -229,7 +229,8 @@ def test_spark_text_keeps_the_results(model: str) -> None:
     back = sqlglot.transpile(spark, read="spark", write="duckdb")[0]
     con = silver()
     direct = run(con, model)
-    assert run(con, model, back) == direct
+    # the models have no ORDER BY: DuckDB's parallel aggregation returns groups in any order
+    assert sorted(map(repr, run(con, model, back))) == sorted(map(repr, direct))
 
 
 # --- values by hand -----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 DEFECTS_FIELD = "__defects__"  # added to an object the API sent malformed; Silver quarantines it
@@ -233,15 +233,15 @@ def _decode_deep(content: bytes, hook: Callable[[list[tuple[str, Any]]], dict[st
     return out
 
 
-def _split_array(text: str) -> list[str]:
-    """The texts of a JSON array's elements (strings and nesting respected); ValueError if it is not one."""
-    if not text.endswith("]"):
-        raise ValueError("not a JSON array")
-    pieces: list[str] = []
+def _structure(text: str, start: int, stop: int) -> Iterator[tuple[int, int]]:
+    """(index, depth) of every top-level-relevant character outside strings: nesting followed, strings skipped.
+
+    Yields each `,` with the depth it sits at, then one final (stop, depth); ValueError on a stray closer. Only
+    brackets are followed, so a value too deep for `json` to parse is still split or checked, never recursed.
+    """
     depth = 0
     in_string = escaped = False
-    start = 1
-    for i in range(1, len(text) - 1):
+    for i in range(start, stop):
         ch = text[i]
         if in_string:
             if escaped:
@@ -257,37 +257,38 @@ def _split_array(text: str) -> list[str]:
         elif ch in "]}":
             depth -= 1
             if depth < 0:
-                raise ValueError("unbalanced JSON array")
-        elif ch == "," and depth == 0:
+                raise ValueError("unbalanced JSON")
+        elif ch == ",":
+            yield i, depth
+    if in_string:
+        raise ValueError("unbalanced JSON")
+    yield stop, depth
+
+
+def _split_array(text: str) -> list[str]:
+    """The texts of a JSON array's elements (strings and nesting respected); ValueError if it is not one."""
+    if not text.endswith("]"):
+        raise ValueError("not a JSON array")
+    pieces: list[str] = []
+    start = 1
+    for i, depth in _structure(text, 1, len(text) - 1):
+        if i == len(text) - 1:
+            if depth != 0:
+                raise ValueError("malformed JSON array")
+            break
+        if depth == 0:
             pieces.append(text[start:i])
             start = i + 1
     last = text[start:-1]
     if last.strip() or pieces:
         pieces.append(last)
-    if depth != 0 or in_string or any(not p.strip() for p in pieces):
+    if any(not p.strip() for p in pieces):
         raise ValueError("malformed JSON array")
     return pieces
 
 
 def _check_syntax(text: str) -> None:
     """ValueError unless `text` is balanced JSON-ish nesting (a cheap check for a value too deep to parse)."""
-    depth = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-            if depth < 0:
-                raise ValueError("unbalanced JSON")
-    if depth != 0 or in_string:
+    *_, (_, depth) = _structure(text, 0, len(text))
+    if depth != 0:
         raise ValueError("unbalanced JSON")
