@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.lake.contention import contend
 from wistia_analytics.lake.layout import LOCK_PATH
 from wistia_analytics.lake.lock import LakeLock, LakeLockedError, LakeLockLostError, LockInfo
 from wistia_analytics.lake.storage import LocalStorage, Storage
@@ -210,23 +210,7 @@ def test_secrets_not_in_lock_file(storage: LocalStorage) -> None:
 @pytest.mark.parametrize("round_", range(25))
 def test_threads_contending_for_stale_lock_one_wins(storage: LocalStorage, round_: int) -> None:
     plant(storage, pid=dead_pid())
-    contenders = [LakeLock(storage, f"run-{i}", "ingest") for i in range(6)]
-    barrier = threading.Barrier(len(contenders))
-    outcome: dict[str, str] = {}
-
-    def contend(lock: LakeLock) -> None:
-        barrier.wait()
-        try:
-            lock.acquire()
-            outcome[lock.run_id] = "won"
-        except LakeLockedError:
-            outcome[lock.run_id] = "locked"
-
-    threads = [threading.Thread(target=contend, args=(lock,)) for lock in contenders]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcome = contend([LakeLock(storage, f"run-{i}", "ingest") for i in range(6)])
     winners = [run for run, result in outcome.items() if result == "won"]
     assert len(winners) == 1, outcome
     assert LockInfo.from_json(storage.read_bytes(LOCK_PATH)).run_id == winners[0]

@@ -3,13 +3,12 @@ record and Bronze tests run on S3 from tests/lake)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
+from tests.lake.contention import contend
 from tests.lake.test_lock import dead_pid, plant
 from wistia_analytics.lake.layout import LOCK_PATH
-from wistia_analytics.lake.lock import LakeLock, LakeLockedError, LockInfo
+from wistia_analytics.lake.lock import LakeLock, LockInfo
 from wistia_analytics.lake.storage import Storage
 
 pytestmark = pytest.mark.s3
@@ -19,22 +18,7 @@ def test_two_holders_one_wins(s3_lake_uri: str) -> None:
     """Two runs (separate storage objects, as two processes would have) start together: exactly one holds."""
     first = LakeLock(Storage.from_uri(s3_lake_uri), "run-a", "ingest")
     second = LakeLock(Storage.from_uri(s3_lake_uri), "run-b", "transform")
-    barrier = threading.Barrier(2)
-    outcome: dict[str, str] = {}
-
-    def contend(lock: LakeLock) -> None:
-        barrier.wait()
-        try:
-            lock.acquire()
-            outcome[lock.run_id] = "won"
-        except LakeLockedError as exc:
-            outcome[lock.run_id] = str(exc)
-
-    threads = [threading.Thread(target=contend, args=(lock,)) for lock in (first, second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcome = contend([first, second])
     winners = [run for run, result in outcome.items() if result == "won"]
     assert len(winners) == 1, outcome
     loser = "run-b" if winners == ["run-a"] else "run-a"
@@ -53,23 +37,7 @@ def test_two_holders_one_wins(s3_lake_uri: str) -> None:
 def test_threads_contending_for_a_stale_lock_one_wins(s3_lake_uri: str, round_: int) -> None:
     storage = Storage.from_uri(s3_lake_uri)
     plant(storage, pid=dead_pid())
-    contenders = [LakeLock(Storage.from_uri(s3_lake_uri), f"run-{i}", "ingest") for i in range(5)]
-    barrier = threading.Barrier(len(contenders))
-    outcome: dict[str, str] = {}
-
-    def contend(lock: LakeLock) -> None:
-        barrier.wait()
-        try:
-            lock.acquire()
-            outcome[lock.run_id] = "won"
-        except LakeLockedError:
-            outcome[lock.run_id] = "locked"
-
-    threads = [threading.Thread(target=contend, args=(lock,)) for lock in contenders]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcome = contend([LakeLock(Storage.from_uri(s3_lake_uri), f"run-{i}", "ingest") for i in range(5)])
     winners = [run for run, result in outcome.items() if result == "won"]
     assert len(winners) == 1, outcome
     assert LockInfo.from_json(storage.read_bytes(LOCK_PATH)).run_id == winners[0]
