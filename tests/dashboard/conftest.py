@@ -102,10 +102,14 @@ def approx(expected: object) -> object:
     return expected
 
 
-def build_gold_lake(root: Path) -> Storage:
+def build_gold_lake(root: Path, *, hostile_name: str | None = None) -> Storage:
+    """The hand-computed lake and its third run; with `hostile_name`, one more run naming everything that."""
     storage = Storage.from_uri(str(root))
     build(storage)
     write_run(storage, "20261104T120000Z-cccccc", datetime(2026, 11, 4, 12, tzinfo=UTC), third_run_pages())
+    if hostile_name is not None:
+        pages = hostile_run_pages(hostile_name)
+        write_run(storage, "20261105T120000Z-dddddd", datetime(2026, 11, 5, 12, tzinfo=UTC), pages)
     engine = DuckDBEngine(storage)
     try:
         result = TransformRunner(storage, engine).run()
@@ -148,14 +152,4 @@ def hostile_run_pages(name: str) -> list[tuple[str, list[dict[str, Any]], str, d
 
 def build_hostile_lake(root: Path, name: str) -> Storage:
     """The hand-computed lake, then a run whose media, project and visitor names are `name`; Gold rebuilt."""
-    storage = Storage.from_uri(str(root))
-    build(storage)
-    write_run(storage, "20261104T120000Z-cccccc", datetime(2026, 11, 4, 12, tzinfo=UTC), third_run_pages())
-    write_run(storage, "20261105T120000Z-dddddd", datetime(2026, 11, 5, 12, tzinfo=UTC), hostile_run_pages(name))
-    engine = DuckDBEngine(storage)
-    try:
-        result = TransformRunner(storage, engine).run()
-    finally:
-        engine.close()
-    assert result.status == "success", result
-    return storage
+    return build_gold_lake(root, hostile_name=name)
