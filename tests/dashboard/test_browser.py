@@ -9,6 +9,7 @@ and that the address stays as shared (`test-output/dashboard-shared.png`). Chrom
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import re
@@ -60,10 +61,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture()
-def server(gold_lake: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def serving(lake: Path) -> Iterator[str]:
+    """The dashboard over `lake` on a free port, for the duration of the block: its base URL."""
     port = _free_port()
-    proc = serve("127.0.0.1", port, str(gold_lake), timeout=60)
+    proc = serve("127.0.0.1", port, str(lake), timeout=60)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -73,6 +75,12 @@ def server(gold_lake: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture()
+def server(gold_lake: Path) -> Iterator[str]:
+    with serving(gold_lake) as url:
+        yield url
 
 
 def kpi(page: Page, label: str) -> Locator:
@@ -248,47 +256,37 @@ def test_api_text_is_shown_literally_and_fetches_nothing(tmp_path: Path, pixel: 
     from playwright.sync_api import Request, expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
-    app_port = _free_port()
-    proc = serve("127.0.0.1", app_port, str(lake), timeout=60)
     outside: list[str] = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 2800})
-                page.set_default_timeout(TIMEOUT_MS)
-
-                def seen(request: Request) -> None:
-                    own = (f"http://127.0.0.1:{app_port}", "data:", "blob:", STREAMLIT_ICONS)
-                    if not request.url.startswith(own):
-                        outside.append(request.url)
-
-                page.on("request", seen)
-                # the scope line names the selected media; the sidebar's chips and the retention selectbox show the
-                # name as options; the top-media table, the visitors table and the chart legend hold it too
-                page.goto(f"http://127.0.0.1:{app_port}/?project={P1}&media={M1}&curve={M1}")
-                expect(page.get_by_text("Rendered in")).to_be_visible()
-                expect(page.get_by_test_id("stText").filter(has_text=f"medias: {name}")).to_be_visible()
-                medias = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="Medias")
-                expect(medias).to_contain_text(f"{name} · {M1}")
-                expect(page.get_by_test_id("stSelectbox").filter(has_text="Media").locator("input")).to_have_value(
-                    f"{name} · {M1}"
-                )
-                page.wait_for_timeout(1500)  # time for any image or link prefetch to go out
-                assert page.locator("a[href*='evil.example']").count() == 0
-                assert page.locator(f"img[src*='{port}']").count() == 0
-                assert page.locator("b", has_text="bold").count() == 0
-                assert page.locator("em").filter(has_text=re.compile(r"^em$")).count() == 0
-                assert "\\[" not in page.get_by_test_id("stMain").inner_text()  # escaped, not shown escaped
-                page.screenshot(path=str(OUTPUT / "dashboard-hostile.png"), full_page=True)
-            finally:
-                browser.close()
-    finally:
-        proc.terminate()
+    with serving(lake) as app_url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            page = browser.new_page(viewport={"width": 1400, "height": 2800})
+            page.set_default_timeout(TIMEOUT_MS)
+
+            def seen(request: Request) -> None:
+                own = (app_url.rstrip("/"), "data:", "blob:", STREAMLIT_ICONS)
+                if not request.url.startswith(own):
+                    outside.append(request.url)
+
+            page.on("request", seen)
+            # the scope line names the selected media; the sidebar's chips and the retention selectbox show the
+            # name as options; the top-media table, the visitors table and the chart legend hold it too
+            page.goto(f"{app_url}?project={P1}&media={M1}&curve={M1}")
+            expect(page.get_by_text("Rendered in")).to_be_visible()
+            expect(page.get_by_test_id("stText").filter(has_text=f"medias: {name}")).to_be_visible()
+            medias = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="Medias")
+            expect(medias).to_contain_text(f"{name} · {M1}")
+            expect(page.get_by_test_id("stSelectbox").filter(has_text="Media").locator("input")).to_have_value(
+                f"{name} · {M1}"
+            )
+            page.wait_for_timeout(1500)  # time for any image or link prefetch to go out
+            assert page.locator("a[href*='evil.example']").count() == 0
+            assert page.locator(f"img[src*='{port}']").count() == 0
+            assert page.locator("b", has_text="bold").count() == 0
+            assert page.locator("em").filter(has_text=re.compile(r"^em$")).count() == 0
+            assert "\\[" not in page.get_by_test_id("stMain").inner_text()  # escaped, not shown escaped
+            page.screenshot(path=str(OUTPUT / "dashboard-hostile.png"), full_page=True)
+        finally:
+            browser.close()
     assert hits == []
     assert outside == []
