@@ -16,6 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from wistia_analytics.errors import ConfigurationError, PlaceholderSettingError
 
 REAL_API_URL = "https://api.wistia.com/v1"
+# The newest version of the modern Data API our reference describes (wistia-modern-api.md: 2026.03.0 stable).
+NEWEST_API_VERSION = "2026-03"
+# The group_by dimensions of the modern traffic endpoint (repeated from contracts/streams.py, which sits below
+# this module and is what ingestion uses; a test keeps the two equal).
+TRAFFIC_DIMENSIONS = ("utm_source", "utm_medium", "utm_campaign", "referrer_domain", "viewer_screen_size")
 # The built-in sandbox's sizes (`sandbox.config.SizeName`; the sandbox sits above this module, so they are
 # repeated here and a test keeps the two equal).
 SANDBOX_SIZES = ("empty", "tiny", "small", "medium", "large")
@@ -37,6 +42,29 @@ class Settings(BaseSettings):
         default=None, description="Wistia API token (Account Settings -> API). Unset: use the sandbox."
     )
     wistia_api_url: str = Field(default=REAL_API_URL, description="Base URL of the Wistia API v1.")
+    wistia_modern_api_url: str | None = Field(
+        default=None,
+        description="Root of Wistia's modern Data API; unset: WISTIA_API_URL with its /v1 replaced by /modern.",
+    )
+    wistia_api_version: str = Field(
+        default=NEWEST_API_VERSION,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="X-Wistia-API-Version (YYYY-MM) sent on every modern API request.",
+    )
+    ingest_analytics: bool = Field(
+        default=True,
+        description="Ingest the modern API analytics streams (false: v1 only, for tokens lacking Read detailed stats).",
+    )
+    ingest_analytics_backfill_days: int = Field(
+        default=30,
+        ge=1,
+        le=730,
+        description="History the first run fetches for the per-day analytics streams (traffic, embeds, timeseries).",
+    )
+    ingest_traffic_dimensions: str = Field(
+        default=",".join(TRAFFIC_DIMENSIONS),
+        description="Comma-separated group_by dimensions of the traffic stream; each costs one request per media-day.",
+    )
     lake_uri: str = Field(default="./lake", description="Root of the lake: a local folder or s3://bucket/prefix.")
     wistia_requests_per_minute: int = Field(
         default=600, ge=1, description="Client-side pacing budget; Wistia allows 600 requests/minute/account."
@@ -114,6 +142,27 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("ingest_traffic_dimensions")
+    @classmethod
+    def _known_dimensions(cls, value: str) -> str:
+        names = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = sorted(set(names) - set(TRAFFIC_DIMENSIONS))
+        if unknown:
+            raise ValueError(f"unknown dimensions {unknown}; choose from {', '.join(TRAFFIC_DIMENSIONS)}")
+        return ",".join(dict.fromkeys(names))
+
+    @property
+    def traffic_dimensions(self) -> tuple[str, ...]:
+        """INGEST_TRAFFIC_DIMENSIONS as a tuple, in the order given (may be empty: no traffic requests)."""
+        return tuple(v for v in self.ingest_traffic_dimensions.split(",") if v)
+
+    @property
+    def modern_api_url(self) -> str:
+        """WISTIA_MODERN_API_URL, or the v1 URL's root with `/modern` (`http://h:p/v1` -> `http://h:p/modern`)."""
+        if self.wistia_modern_api_url:
+            return self.wistia_modern_api_url.strip().rstrip("/")
+        return modern_url_for(self.wistia_api_url)
+
     @field_validator("alert_webhook_url", mode="before")
     @classmethod
     def _blank_webhook_is_unset(cls, value: object) -> object:
@@ -124,6 +173,12 @@ class Settings(BaseSettings):
     def uses_real_api(self) -> bool:
         """True when a token is set and the URL is Wistia's own."""
         return self.wistia_api_token is not None and self.wistia_api_url.rstrip("/") == REAL_API_URL
+
+
+def modern_url_for(v1_url: str) -> str:
+    """The modern Data API's root beside a v1 root: a trailing `/v1` becomes `/modern` (else `/modern` is added)."""
+    base = v1_url.strip().rstrip("/")
+    return (base.removesuffix("/v1") if base.endswith("/v1") else base) + "/modern"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -13,6 +13,19 @@ class LoadMode(Enum):
     PER_MEDIA_SNAPSHOT = "per_media_snapshot"  # one object per media every run
     PER_MEDIA_BY_DATE = "per_media_by_date"  # per media, an inclusive date window with lookback
     EVENTS_BY_DAY = "events_by_day"  # UTC day windows with lookback, within the 730-day retention
+    # The modern Data API (`/modern/analytics/...`), planned from the media-days that had loads:
+    PER_MEDIA_TIMESERIES = "per_media_timeseries"  # per media, one daily timeseries over its date window
+    PER_MEDIA_DAY = "per_media_day"  # per media and day with loads (and per `group_by` for traffic)
+    PER_MEDIA_CURSOR = "per_media_cursor"  # per media with conversions, a date window paged by cursor
+    PER_MEDIA_RANGE = "per_media_range"  # per media with plays, one aggregate over the trailing analytics window
+
+
+class Api(Enum):
+    """Which Wistia API a stream reads: the frozen v1 (`WISTIA_API_URL`) or the modern, date-versioned Data API
+    (`WISTIA_MODERN_API_URL`, header `X-Wistia-API-Version`)."""
+
+    V1 = "v1"
+    MODERN = "modern"
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,15 @@ class Stream:
     # A snapshot too large for one bounded call (a Lambda's 15 minutes) checkpoints its next page in the lake
     # state at a deadline, and the next run continues from there (a resumable full refresh).
     resumable: bool = False
+    api: Api = Api.V1
+    # Fixed query parameters of every request (e.g. the timeseries' granularity).
+    params: tuple[tuple[str, str], ...] = ()
+    per_page: int | None = None  # the documented maximum, sent explicitly (the API's defaults are smaller)
+
+    @property
+    def analytics(self) -> bool:
+        """A stream of the modern analytics API: skipped (not failed) when the token has no access to it."""
+        return self.api is Api.MODERN
 
 
 # Order matters: see `select_streams`.
@@ -88,17 +110,81 @@ STREAMS: tuple[Stream, ...] = (
         "visitors, account-wide and lifetime (never per media or day)",
         resumable=True,
     ),
+    # ---- the modern Data API's analytics (reference: wistia-modern-api.md §2); docs/ingestion.md, "Analytics"
+    Stream(
+        "media_analytics_daily",
+        "/analytics/medias/{media_id}/timeseries",
+        LoadMode.PER_MEDIA_TIMESERIES,
+        False,
+        ("media_id", "date"),
+        "Wistia's own daily analytics per media: unique loads, plays and visitors, CTA and form conversions",
+        api=Api.MODERN,
+        params=(("granularity", "daily"),),
+    ),
+    Stream(
+        "media_traffic_daily",
+        "/analytics/medias/{media_id}/traffic",
+        LoadMode.PER_MEDIA_DAY,
+        False,
+        ("media_id", "date", "dimension", "value"),
+        "loads, plays and engagement per media and day by traffic source (utm_*, referrer, screen size)",
+        api=Api.MODERN,
+        per_page=100,
+    ),
+    Stream(
+        "media_embed_locations_daily",
+        "/analytics/medias/{media_id}/embed_locations",
+        LoadMode.PER_MEDIA_DAY,
+        False,
+        ("media_id", "date", "embed_url"),
+        "the pages a media is embedded on, per day, with loads, plays and engagement",
+        api=Api.MODERN,
+        per_page=100,
+    ),
+    Stream(
+        "media_conversions",
+        "/analytics/medias/{media_id}/conversions",
+        LoadMode.PER_MEDIA_CURSOR,
+        True,
+        ("media_id", "converted_at", "email"),
+        "form (email gate) conversions: one lead per submission, incremental on converted_at",
+        api=Api.MODERN,
+        per_page=100,
+    ),
+    Stream(
+        "media_languages",
+        "/analytics/medias/{media_id}/languages",
+        LoadMode.PER_MEDIA_RANGE,
+        False,
+        ("media_id", "language"),
+        "plays per viewer browser language over the trailing analytics window, with caption support",
+        api=Api.MODERN,
+        per_page=100,
+    ),
 )
 STREAMS_BY_NAME = {s.name: s for s in STREAMS}
 MEDIA_LIST_STREAM = next(s for s in STREAMS if s.provides_media_list)  # what per-media streams iterate
+ANALYTICS_STREAMS: tuple[Stream, ...] = tuple(s for s in STREAMS if s.analytics)
+# The group_by dimensions of /analytics/medias/{id}/traffic (reference §2); INGEST_TRAFFIC_DIMENSIONS picks some.
+TRAFFIC_DIMENSIONS: tuple[str, ...] = (
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "referrer_domain",
+    "viewer_screen_size",
+)
+# The value of a traffic group whose sessions lack the attribute (no utm_source, no referrer).
+NO_VALUE = "(none)"
 
 
 def select_streams(names: list[str] | None) -> list[Stream]:
     """Streams in canonical order: medias first (per-media streams need the media list), then the per-media
-    streams and events, and the visitors snapshot last, so that a large account's ~38,000-page snapshot never
-    starves events within a bounded run (docs/ingestion.md, "Bounded and resumable runs")."""
+    streams and events, the visitors snapshot, and the modern analytics streams last, so that neither a large
+    account's ~38,000-page snapshot nor the analytics requests ever starve the core streams within a bounded run
+    (docs/ingestion.md, "Bounded and resumable runs"). Within the analytics streams the daily timeseries comes
+    first: it says which media-days had loads, which is all the per-day streams request."""
     if not names:
-        return list(STREAMS)
+        return [s for s in STREAMS if not s.analytics]  # TODO(issue 15, ingest): INGEST_ANALYTICS decides
     unknown = sorted(set(names) - set(STREAMS_BY_NAME))
     if unknown:
         raise ValueError(f"unknown streams {unknown}; choose from {', '.join(STREAMS_BY_NAME)}")

@@ -346,10 +346,17 @@ class EventsByDayLoad(StreamLoad):
         return f"{stream.name}: {n} day windows {w.start}..{w.end} (watermark -> {w.done_through})"
 
 
+# TODO(issue 15, ingest): the analytics load modes' classes; until then their streams are never selected.
+_ANALYTICS_MODES = {
+    LoadMode.PER_MEDIA_TIMESERIES,
+    LoadMode.PER_MEDIA_DAY,
+    LoadMode.PER_MEDIA_CURSOR,
+    LoadMode.PER_MEDIA_RANGE,
+}
 LOAD_MODES: dict[LoadMode, type[StreamLoad]] = {
     cls.mode: cls for cls in (SnapshotLoad, PerMediaSnapshotLoad, PerMediaByDateLoad, EventsByDayLoad)
 }
-if set(LOAD_MODES) != set(LoadMode):  # every mode has its class
+if set(LOAD_MODES) != set(LoadMode) - _ANALYTICS_MODES:  # every mode has its class
     raise AssertionError(f"load modes without a class: {sorted(m.value for m in set(LoadMode) - set(LOAD_MODES))}")
 
 
