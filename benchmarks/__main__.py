@@ -10,6 +10,7 @@ import time
 BENCHMARKS = [
     "sandbox_latency",
     "ingest_throughput",
+    "analytics_requests",
     "transform_rebuild",
     "engine_compare",
     "dashboard_queries",
