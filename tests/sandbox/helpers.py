@@ -19,3 +19,10 @@ def fetch_all(client: httpx.Client, path: str, params: dict[str, Any] | None = N
         if len(rows) < 100:
             return out
         page += 1
+
+
+def modern_client(sandbox: Any, **headers: str) -> httpx.Client:
+    """A client of the sandbox's modern analytics API (Bearer auth, no version header unless given)."""
+    return httpx.Client(
+        base_url=sandbox.modern_url, headers={"Authorization": f"Bearer {sandbox.token}", **headers}, timeout=30
+    )

@@ -1,4 +1,5 @@
-"""A faithful offline stand-in of the Wistia Data/Stats API v1, serving a deterministic synthetic account."""
+"""A faithful offline stand-in of the Wistia Data/Stats API v1 and the modern analytics API, serving one
+deterministic synthetic account."""
 
 from wistia_analytics.contracts.sandbox_api import DEFAULT_PORT, DEFAULT_TOKEN
 from wistia_analytics.sandbox.config import SIZES, SandboxConfig

@@ -11,8 +11,18 @@ from wistia_analytics.sandbox.corruption import ALL_BAD_RECORD_KINDS, BadRecordK
 
 SizeName = Literal["empty", "tiny", "small", "medium", "large"]
 FaultKind = Literal[
-    "http_500", "http_502", "http_503", "http_429", "slow", "timeout", "truncated", "invalid_json", "dropped"
+    "http_500",
+    "http_502",
+    "http_503",
+    "http_429",
+    "slow",
+    "timeout",
+    "truncated",
+    "invalid_json",
+    "dropped",
+    "analytics_503",
 ]
+ModernAccess = Literal["full", "forbidden", "absent"]
 
 ALL_FAULT_KINDS: tuple[FaultKind, ...] = (
     "http_500",
@@ -25,6 +35,8 @@ ALL_FAULT_KINDS: tuple[FaultKind, ...] = (
     "dropped",
     "http_429",
 )
+# "analytics_503" (the modern API's "Analytics service is temporarily unavailable"; an http_503 on v1 paths) is
+# left out on purpose: fault campaigns over ALL_FAULT_KINDS keep drawing exactly the faults they always drew.
 EVENT_RETENTION_DAYS = 730  # events list/show only return the last two years
 
 
@@ -72,7 +84,10 @@ class SandboxConfig:
     late_fraction: float = 0.03  # share of sessions that become visible 1-2 days after received_at
     default_per_page: int = 10
     gone_medias: frozenset[str] = frozenset()  # listed by /medias but 404 on stats (deleted meanwhile)
-    legacy_auth: bool = True  # also accept Basic api:<token> and ?api_password=<token>
+    legacy_auth: bool = True  # also accept Basic api:<token> and ?api_password=<token> (v1 only)
+    # The modern analytics API (/modern): "full"; "forbidden" (a token without "Read detailed stats": 403);
+    # "absent" (an account or URL without it: 404 on every /modern path).
+    modern_access: ModernAccess = "full"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

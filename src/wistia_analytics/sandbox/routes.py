@@ -21,7 +21,9 @@ from wistia_analytics.sandbox.config import SandboxConfig
 from wistia_analytics.sandbox.corruption import BadInputPlan, Entity
 from wistia_analytics.sandbox.keys import decode_event_key, decode_visitor_key
 from wistia_analytics.sandbox.media_catalog import Media
+from wistia_analytics.sandbox.modern import VERSION_HEADER, ModernApi
 from wistia_analytics.sandbox.payloads import Json, Renderer
+from wistia_analytics.sandbox.session_facts import SessionFacts
 from wistia_analytics.sandbox.truth import SyntheticAccount, day_of
 
 MAX_PER_PAGE = 100
@@ -97,6 +99,8 @@ class Routes:
         self.catalog = account.catalog
         self.clock = clock
         self.render = Renderer(account)
+        self.facts = SessionFacts(account, self.render)
+        self.modern = ModernApi(config, account, self.facts)
         self.bad_input = BadInputPlan(config.seed, config.bad_records, config.bad_pages, config.bad_record_kinds)
         ext = r"(?:\.json)?"
         table: list[tuple[str, Handler, bool]] = [
@@ -140,6 +144,11 @@ class Routes:
         return False
 
     def dispatch(self, method: str, path: str, q: Query, headers: dict[str, str]) -> Response:
+        if self.modern.handles(path):
+            status, body, version = self.modern.dispatch(method, path, q, headers, self.clock.now_ts())
+            resp = json_response(status, body)
+            resp.headers[VERSION_HEADER] = version
+            return resp
         if not self.authorized(headers, q):
             return json_response(401, UNAUTHORIZED)
         for pattern, handler, is_stats in self.table:

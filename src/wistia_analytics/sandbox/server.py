@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from wistia_analytics.sandbox.clock import SandboxClock
 from wistia_analytics.sandbox.config import SandboxConfig
 from wistia_analytics.sandbox.faults import FaultPlan
+from wistia_analytics.sandbox.modern import UNAVAILABLE, VERSION_HEADER, resolve_version
 from wistia_analytics.sandbox.ratelimit import SlidingWindowLimiter
 from wistia_analytics.sandbox.routes import Response, Routes, json_response
 from wistia_analytics.sandbox.truth import SyntheticAccount
@@ -125,7 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(json_response(500, {"error": "Internal server error"}))
         elif kind == "http_502":
             self._send(Response(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"))
-        elif kind == "http_503":
+        elif kind == "analytics_503" and app.routes.modern.handles(path):
+            self._send(json_response(503, {"error": UNAVAILABLE}))  # no Retry-After, as Wistia's analytics
+        elif kind in ("http_503", "analytics_503"):  # analytics_503 on a v1 path: a plain 503
             retry_after = {"Retry-After": str(app.config.fault_retry_after_seconds)}
             self._send(Response(503, b"Service Unavailable", "text/plain", retry_after))
         elif kind == "http_429":
@@ -163,6 +166,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(length))
         for k, v in resp.headers.items():
             self.send_header(k, v)
+        if VERSION_HEADER not in resp.headers and self.server.app.routes.modern.handles(urlsplit(self.path).path):
+            # Every /modern answer names the release served, throttling and faults included.
+            served = resolve_version(self.headers.get(VERSION_HEADER)) or resolve_version(None)
+            self.send_header(VERSION_HEADER, str(served))
         self.end_headers()
 
     def _send(self, resp: Response) -> None:
@@ -213,6 +220,11 @@ class Sandbox:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def modern_url(self) -> str:
+        """The modern analytics API's root (what WISTIA_MODERN_API_URL would be)."""
+        return f"http://{self.host}:{self.port}/modern"
 
     @property
     def token(self) -> str:
