@@ -1,8 +1,10 @@
-"""A hostile stand-in of the Wistia v1 API: a stdlib threaded HTTP server answering scripted replies per path.
+"""A hostile stand-in of the Wistia API (v1 and the modern analytics): a stdlib threaded HTTP server answering
+scripted replies per path.
 
 Not the sandbox (no knobs, no synthetic account): each test states exactly what the API returns. By default it
 serves a small clean account (`CleanAccount`); a test replaces the routes it wants hostile. Every request's path
-and query is logged (`requests`), so a test can assert what was (never) asked for.
+and query is logged (`requests`), with its headers (`headers`), so a test can assert what was (never) asked for.
+The modern routes (`/modern/analytics/medias/{id}/...`) echo the `X-Wistia-API-Version` served, like Wistia's.
 """
 
 from __future__ import annotations
@@ -124,6 +126,117 @@ class CleanAccount:
         return out
 
 
+MODERN_RELEASES = ("2026-01", "2026-03")
+LEADS_PER_DAY = 3  # form conversions of media 0 on each day it had loads (the others have none)
+
+
+def loaded(day: date, n: int) -> bool:
+    """Media `n` had loads on every other day (so the planner has days to leave out)."""
+    return (day.toordinal() + n) % 2 == 0
+
+
+def _days(query: Query) -> list[date]:
+    start, end = date.fromisoformat(query["start_date"]), date.fromisoformat(query["end_date"])
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _metrics(days: list[date], n: int) -> dict[str, Any]:
+    hits = sum(1 for d in days if loaded(d, n))
+    return {
+        "unique_loads": hits,
+        "unique_plays": hits,
+        "plays": hits,
+        "play_rate": 1.0 if hits else None,
+        "played_time": 30 * hits,
+        "unique_visitors": min(hits, 1),
+        "engagement_rate": 0.5 if hits else None,
+        "cta_impressions": 0,
+        "cta_conversions": 0,
+        "cta_conversion_rate": None,
+        "form_conversions": LEADS_PER_DAY * hits if n == 0 else 0,
+    }
+
+
+class ModernAccount:
+    """The modern analytics of `CleanAccount`'s medias: loads on every other day, leads for media 0 only."""
+
+    def leads(self, n: int, days: list[date]) -> list[dict[str, Any]]:
+        if n != 0:
+            return []
+        return [
+            {
+                "first_name": f"Ann{i}",
+                "last_name": "Lee",
+                "email": f"ann{i}.{d:%m%d}@example.com",
+                "converted_at": f"{d.isoformat()}T1{i}:00:00.000Z",
+            }
+            for d in days
+            if loaded(d, n)
+            for i in range(LEADS_PER_DAY)
+        ]
+
+    def routes(self) -> dict[str, Route]:
+        out: dict[str, Route] = {}
+        for n, m in enumerate(MEDIA_IDS):
+            root = f"/modern/analytics/medias/{m}"
+            out[root] = lambda q, n=n: Reply(_metrics(_days(q), n))
+            out[f"{root}/timeseries"] = lambda q, n=n: Reply(
+                [{"timestamp": f"{d.isoformat()}T00:00:00.000Z", **_metrics([d], n)} for d in _days(q)]
+            )
+            out[f"{root}/traffic"] = lambda q, n=n: Reply(
+                [{q["group_by"]: "facebook", "loads": 1, "plays": 1, "engagement_rate": 0.5}]
+                if any(loaded(d, n) for d in _days(q))
+                else []
+            )
+            out[f"{root}/embed_locations"] = lambda q, n=n: Reply(
+                [
+                    {
+                        "embed_url": "https://example.com/watch",
+                        "embed_domain": "example.com",
+                        "embed_path": "/watch",
+                        "page_title": "Watch",
+                        "loads": 1,
+                        "unique_loads": 1,
+                        "plays": 1,
+                        "unique_plays": 1,
+                        "play_rate": 1.0,
+                        "played_time": 30.0,
+                        "engagement_rate": 0.5,
+                        "unique_visitors": 1,
+                        "cta_conversion_rate": None,
+                    }
+                ]
+                if any(loaded(d, n) for d in _days(q))
+                else []
+            )
+            out[f"{root}/conversions"] = lambda q, n=n: self._conversions(q, n)
+            out[f"{root}/languages"] = lambda q, n=n: Reply(
+                [
+                    {
+                        "language": "en",
+                        "plays": _metrics(_days(q), n)["plays"],
+                        "percent_of_total_plays": 1.0,
+                        "captions_support": True,
+                    }
+                ]
+            )
+        return out
+
+    def _conversions(self, query: Query, n: int) -> Reply:
+        leads = self.leads(n, _days(query))
+        per_page = int(query.get("per_page", "25"))
+        offset = int(query["cursor"].removeprefix("c")) if "cursor" in query else 0
+        page = leads[offset : offset + per_page]
+        more = offset + per_page < len(leads)
+        info = {
+            "has_next_page": more,
+            "has_previous_page": offset > 0,
+            "end_cursor": f"c{offset + per_page}" if page else None,
+            "start_cursor": f"c{offset}" if page else None,
+        }
+        return Reply({"data": page, "page_info": info})
+
+
 def _by_date(query: Query) -> Reply:
     start, end = date.fromisoformat(query["start_date"]), date.fromisoformat(query["end_date"])
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
@@ -135,17 +248,30 @@ class HostileAPI:
 
     def __init__(self) -> None:
         self.account = CleanAccount()
-        self.routes: dict[str, Route] = self.account.routes()
+        self.routes: dict[str, Route] = {**self.account.routes(), **ModernAccount().routes()}
         self.requests: list[str] = []  # "path?query" as received (raw, before any decoding)
+        self.headers: list[tuple[str, dict[str, str]]] = []  # (path?query, headers by lowercase name), in order
         self.base_url = ""
         self._lock = threading.Lock()
 
     def hits(self, path: str) -> int:
         return sum(1 for r in self.requests if r.split("?", 1)[0] == path)
 
-    def answer(self, raw_path: str, authorization: str | None) -> Reply:
+    def answer(self, raw_path: str, authorization: str | None, headers: dict[str, str] | None = None) -> Reply:
         with self._lock:
             self.requests.append(raw_path)
+            self.headers.append((raw_path, {k.lower(): v for k, v in (headers or {}).items()}))
+        reply = self._answer(raw_path, authorization)
+        if raw_path.startswith("/modern/"):
+            sent = {k.lower(): v for k, v in (headers or {}).items()}
+            asked = sent.get("x-wistia-api-version", MODERN_RELEASES[-1])
+            served = max((r for r in MODERN_RELEASES if r <= asked), default=MODERN_RELEASES[0])
+            reply = Reply(
+                reply.body, reply.status, {"X-Wistia-API-Version": served, **reply.headers}, reply.trickle_seconds
+            )
+        return reply
+
+    def _answer(self, raw_path: str, authorization: str | None) -> Reply:
         if authorization != f"Bearer {TOKEN}":
             return Reply({"error": "unauthorized"}, status=401)
         parts = urlsplit(raw_path)
@@ -161,7 +287,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        reply = self.server.api.answer(self.path, self.headers.get("Authorization"))
+        reply = self.server.api.answer(self.path, self.headers.get("Authorization"), dict(self.headers.items()))
         body = reply.encoded()
         self.send_response(reply.status)
         headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}

@@ -1,10 +1,12 @@
-"""The Wistia API client: paced, retried, credential-safe access to the Data and Stats API v1.
+"""The Wistia API client: paced, retried, credential-safe access to the Data and Stats API v1 and to the modern,
+date-versioned Data API's analytics.
 
 `WistiaClient` is the entry point; errors are named for the caller's recovery (`errors`); `parsing`
 holds the lenient value readers the transform uses on the records the client returns untouched.
 """
 
 from wistia_analytics.wistia.api_errors import (
+    AnalyticsAccessError,
     FatalConfigError,
     HostUnreachableError,
     InvalidJSONError,
@@ -23,6 +25,7 @@ __all__ = [
     "DEFAULT_RETRY_POLICY",
     "MAX_PER_PAGE",
     "Action",
+    "AnalyticsAccessError",
     "ClientStats",
     "Decision",
     "FatalConfigError",

@@ -32,6 +32,27 @@ class FatalConfigError(WistiaError, ConfigurationError):
         super().__init__(f"{reason.rstrip('.')}. Check the {setting} setting (environment variable or .env).")
 
 
+ANALYTICS_PERMISSION = "Read detailed stats"  # what Wistia's modern analytics endpoints require of a token
+
+
+class AnalyticsAccessError(FatalConfigError):
+    """403 from the modern Data API: the token lacks the "Read detailed stats" permission.
+
+    Fatal for the analytics streams only: the ingestor catches it and skips them (the v1 streams, which need no
+    such permission, are not affected). Still a `FatalConfigError`, so anything else that meets it stops.
+    """
+
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail
+        reason = (
+            "Wistia's modern analytics API refused this API token (HTTP 403"
+            + (f": {detail}" if detail else "")
+            + f"): give the token the '{ANALYTICS_PERMISSION}' permission (Wistia: Account Settings -> API), "
+            "or set INGEST_ANALYTICS=false to ingest the v1 streams only"
+        )
+        super().__init__(reason, status=403)
+
+
 class HostUnreachableError(FatalConfigError):
     """The API host does not resolve (a wrong URL, or no network) or refuses connections: not retried.
 
@@ -194,9 +215,12 @@ class RequestBugError(_RequestError):
 
 
 def error_for_status(
-    status: int, *, method: str, path: str, params: Mapping[str, Any] | None, detail: str
+    status: int, *, method: str, path: str, params: Mapping[str, Any] | None, detail: str, modern: bool = False
 ) -> WistiaError:
-    """The error to raise for a non-retriable HTTP status (`detail` must already be scrubbed)."""
+    """The error to raise for a non-retriable HTTP status (`detail` must already be scrubbed); `modern`: the
+    request went to the modern Data API, where a 403 means the missing analytics permission."""
+    if status == 403 and modern:
+        return AnalyticsAccessError(detail)
     if status in (401, 403):
         what = "rejected the API token" if status == 401 else "refused the request for this API token"
         reason = f"Wistia {what} (HTTP {status}" + (f": {detail}" if detail else "") + ")"

@@ -7,6 +7,10 @@ parsing and checking them is left to later stages.
 
 The token is sent only as an ``Authorization: Bearer`` header (never in a URL), is refused in query
 parameters, and is scrubbed from any server text that reaches a log line or an exception.
+
+Two roots, one client: the frozen v1 API (`base_url`) and the modern, date-versioned Data API (`modern_url`,
+every request with ``X-Wistia-API-Version``); a request names its root with `api=Api.MODERN`. Both share the
+pacing budget (Wistia's 600/min is per account), the retry policy and the counters.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, Self
 from urllib.parse import urlsplit
@@ -28,7 +34,9 @@ import httpx
 from pydantic import SecretStr
 
 from wistia_analytics import __version__
+from wistia_analytics.contracts.streams import Api
 from wistia_analytics.redact import format_query, is_secret_name, redact_params, redact_text
+from wistia_analytics.settings import NEWEST_API_VERSION, modern_url_for
 from wistia_analytics.wistia import payload
 from wistia_analytics.wistia.api_errors import (
     EndlessListError,
@@ -65,6 +73,9 @@ DETAIL_LIMIT = 300  # characters of a server error body kept in an exception mes
 REQUEST_DEADLINE = 120.0  # seconds one attempt may take from sending to the body's last byte
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # decompressed bytes of one response body
 MAX_PAGES = 100_000  # pages of one paged list (10M records at 100 a page) before it counts as endless
+VERSION_HEADER = "X-Wistia-API-Version"  # sent on every modern request (and only there); echoed with the served one
+_VERSION = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+MAX_SPAN_YEARS = 2  # the modern analytics' start_date..end_date may span at most 2 years (reference §2)
 DEFECTS_FIELD = payload.DEFECTS_FIELD
 _checked_object = payload.checked_object  # kept under their old names for the tests that compare decoders
 _MAYBE_DEFECTIVE = payload.MAYBE_DEFECTIVE
@@ -84,7 +95,7 @@ class Page:
 
 
 class WistiaClient:
-    """A Wistia API v1 client; use it as a context manager, or call `close()`.
+    """A Wistia API client (v1 and the modern Data API); use it as a context manager, or call `close()`.
 
     Every HTTP attempt (retries included) waits for the shared `Pacer`; failures go through the
     `RetryPolicy`. `sleep` and `clock` are used by both, so tests can run both on a fake clock.
@@ -106,12 +117,22 @@ class WistiaClient:
         request_deadline: float = REQUEST_DEADLINE,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         max_pages: int = MAX_PAGES,
+        modern_url: str | None = None,
+        api_version: str = NEWEST_API_VERSION,
     ) -> None:
+        if not _VERSION.fullmatch(api_version):
+            raise FatalConfigError(
+                f"WISTIA_API_VERSION must look like 2026-03, got {api_version!r}", setting="WISTIA_API_VERSION"
+            )
         if request_deadline <= 0 or max_response_bytes < 1 or max_pages < 1:
             raise ValueError("request_deadline, max_response_bytes and max_pages must be positive")
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         secret = _check_token(secret)
         self.base_url = _check_base_url(base_url)
+        self.modern_url = _check_base_url(modern_url or modern_url_for(self.base_url), "WISTIA_MODERN_API_URL")
+        self.api_version = api_version
+        self._served: str | None = None  # the X-Wistia-API-Version of the last modern answer
+        self._served_lock = threading.Lock()
         parts = urlsplit(self.base_url)
         self._host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)  # no user:password
         self.retry = retry
@@ -145,6 +166,12 @@ class WistiaClient:
         kwargs.setdefault("requests_per_minute", settings.wistia_requests_per_minute)
         return cls(settings.wistia_api_url, settings.wistia_api_token, **{**limits_from_settings(settings), **kwargs})
 
+    @property
+    def served_api_version(self) -> str | None:
+        """The release of the modern API that answered last (its response header; None: no modern answer yet)."""
+        with self._served_lock:
+            return self._served
+
     # ---- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:
         self._http.close()
@@ -161,9 +188,58 @@ class WistiaClient:
         return f"WistiaClient(base_url={self.base_url!r}, requests_per_minute={self.pacer.requests_per_minute})"
 
     # ---- public API -----------------------------------------------------------------------------
-    def get_json(self, path: str, params: Params | None = None) -> Any:
-        """GET `path` (relative to the base URL) and return the decoded JSON: one logical request."""
-        return self._request("GET", path, _prepare(path, params))
+    def get_json(self, path: str, params: Params | None = None, *, api: Api = Api.V1) -> Any:
+        """GET `path` (relative to the root of `api`) and return the decoded JSON: one logical request."""
+        query = _prepare(path, params)
+        if api is Api.MODERN:
+            _check_span(path, query)
+        return self._fetch("GET", path, query, api)[0]
+
+    def paginate_cursor(
+        self, path: str, params: Params | None = None, per_page: int = MAX_PER_PAGE, max_pages: int | None = None
+    ) -> Iterator[Page]:
+        """Yield the non-empty pages of a modern cursor-paged list (``{"data": [...], "page_info": {...}}``).
+
+        Follows ``page_info.end_cursor`` while ``has_next_page`` is true. Never pages forever: a cursor seen
+        before, or a page past `max_pages` (default: the client's), raises `EndlessListError` after the pages
+        before it were yielded; a body of another shape raises `ProtocolError`. Page numbers count from 1.
+        """
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"per_page must be within [1, {MAX_PER_PAGE}]")
+        limit = self.max_pages if max_pages is None else max_pages
+        base = _prepare(path, params)
+        if "cursor" in base or "per_page" in base:
+            raise ValueError("paginate_cursor() sets cursor and per_page itself; do not pass them in params")
+        _check_span(path, base)
+        seen: set[str] = set()
+        cursor: str | None = None
+        number = 1
+        while True:
+            if number > limit:
+                raise EndlessListError(path, f"more than {limit} pages (the bound for this list)")
+            query = {**base, "per_page": per_page, **({"cursor": cursor} if cursor else {})}
+            data = self._fetch("GET", path, query, Api.MODERN)[0]
+            rows = data.get("data") if isinstance(data, dict) else None
+            if not isinstance(rows, list):
+                raise ProtocolError(
+                    f"GET {path}: page {number} is {payload.json_type(data)} without a `data` array",
+                    kind="unexpected_shape",
+                )
+            if rows:
+                yield Page(number=number, records=payload.as_records(rows), path=path, params=redact_params(query))
+            info = data.get("page_info")
+            if not isinstance(info, dict) or info.get("has_next_page") is not True:
+                return
+            following = info.get("end_cursor")
+            if not isinstance(following, str) or not following:
+                raise ProtocolError(
+                    f"GET {path}: page {number} has a next page but no end_cursor", kind="unexpected_shape"
+                )
+            if following in seen or following == cursor:
+                raise EndlessListError(path, f"page {number} points back to a cursor already followed")
+            seen.add(following)
+            cursor = following
+            number += 1
 
     def paginate(
         self,
@@ -217,7 +293,7 @@ class WistiaClient:
     def _request(self, method: str, path: str, query: dict[str, ParamValue]) -> Any:
         return self._fetch(method, path, query)[0]
 
-    def _fetch(self, method: str, path: str, query: dict[str, ParamValue]) -> tuple[Any, bytes]:
+    def _fetch(self, method: str, path: str, query: dict[str, ParamValue], api: Api = Api.V1) -> tuple[Any, bytes]:
         """The decoded JSON of one logical request and the body it came from."""
         target = _target(method, path, query)
         attempt = 0
@@ -227,7 +303,7 @@ class WistiaClient:
             self.stats.record_request()
             outcome: Outcome
             try:
-                response = self._exchange(method, path, query)
+                response = self._exchange(method, path, query, api)
             except Exception as exc:  # classified by the retry policy below
                 outcome = exc
             else:
@@ -244,7 +320,7 @@ class WistiaClient:
                 self.stats.record_fault(_fault_kind(outcome))
                 raise HostUnreachableError(self._host, unreachable(outcome) or "refused") from None
             if decision.action is Action.FATAL:
-                self._raise_fatal(outcome, method, path, query)
+                self._raise_fatal(outcome, method, path, query, modern=api is Api.MODERN)
             if decision.throttled:
                 self.stats.record_throttled()
             else:
@@ -270,12 +346,17 @@ class WistiaClient:
             if decision.delay > 0:
                 self._sleep(decision.delay)
 
-    def _exchange(self, method: str, path: str, query: dict[str, ParamValue]) -> httpx.Response:
+    def _exchange(self, method: str, path: str, query: dict[str, ParamValue], api: Api = Api.V1) -> httpx.Response:
         """One attempt, bounded: the whole exchange within `request_deadline` seconds (checked as each chunk of
         the body arrives; a single read waits at most the socket timeout, itself capped by the deadline), and the
         decoded body within `max_response_bytes`. Returns the response with its (decoded) body read."""
         deadline = self._clock() + self.request_deadline
-        with self._http.stream(method, path, params=query) as response:
+        url, headers = path, {}
+        if api is Api.MODERN:  # an absolute URL: httpx leaves it as is instead of joining it to base_url
+            url, headers = self.modern_url + path, {VERSION_HEADER: self.api_version}
+        with self._http.stream(method, url, params=query, headers=headers) as response:
+            if api is Api.MODERN:
+                self._note_served(response)
             if response.is_stream_consumed:  # an in-memory transport (tests) hands over a body already read
                 if len(response.content) > self.max_response_bytes:
                     raise ResponseTooLargeError(method, path, limit=self.max_response_bytes)
@@ -292,10 +373,20 @@ class WistiaClient:
         response._content = body  # what `Response.read()` would have set, decoded under our limits
         return response
 
-    def _raise_fatal(self, outcome: Outcome, method: str, path: str, query: dict[str, ParamValue]) -> NoReturn:
+    def _note_served(self, response: httpx.Response) -> None:
+        served = response.headers.get(VERSION_HEADER, "").strip()
+        if _VERSION.fullmatch(served):  # anything else is not a version worth recording
+            with self._served_lock:
+                self._served = served
+
+    def _raise_fatal(
+        self, outcome: Outcome, method: str, path: str, query: dict[str, ParamValue], *, modern: bool = False
+    ) -> NoReturn:
         if isinstance(outcome, httpx.Response):
             detail = self._scrub(_error_detail(outcome))
-            raise error_for_status(outcome.status_code, method=method, path=path, params=query, detail=detail)
+            raise error_for_status(
+                outcome.status_code, method=method, path=path, params=query, detail=detail, modern=modern
+            )
         if isinstance(outcome, WistiaError):
             raise outcome
         target = _target(method, path, query)
@@ -331,11 +422,17 @@ class WistiaClient:
 
 # ---- helpers -----------------------------------------------------------------------------------
 def limits_from_settings(settings: Settings) -> dict[str, Any]:
-    """The client's bounds as the settings give them (constructor keyword arguments)."""
+    """The client's bounds and modern API options as the settings give them (constructor keyword arguments).
+
+    `modern_url` is WISTIA_MODERN_API_URL only when set: unset, the client derives it from the v1 root it is
+    given, which may be an embedded sandbox's rather than WISTIA_API_URL."""
+    modern = (settings.wistia_modern_api_url or "").strip()
     return {
         "request_deadline": settings.wistia_request_deadline_seconds,
         "max_response_bytes": settings.wistia_max_response_bytes,
         "max_pages": settings.wistia_max_pages,
+        "modern_url": modern.rstrip("/") or None,
+        "api_version": settings.wistia_api_version,
     }
 
 
@@ -352,15 +449,13 @@ def _check_token(token: str) -> str:
     return token
 
 
-def _check_base_url(base_url: str) -> str:
+def _check_base_url(base_url: str, setting: str = "WISTIA_API_URL") -> str:
     parts = urlsplit(base_url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FatalConfigError(
-            f"WISTIA_API_URL must be an http(s) URL such as https://api.wistia.com/v1, got {base_url!r}",
-            setting="WISTIA_API_URL",
-        )
+        example = "https://api.wistia.com/modern" if setting != "WISTIA_API_URL" else "https://api.wistia.com/v1"
+        raise FatalConfigError(f"{setting} must be an http(s) URL such as {example}, got {base_url!r}", setting=setting)
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("WISTIA_API_URL uses plain http on a non-local host; the token travels unencrypted")
+        log.warning("%s uses plain http on a non-local host; the token travels unencrypted", setting)
     return base_url.strip().rstrip("/")
 
 
@@ -377,6 +472,24 @@ def _prepare(path: str, params: Params | None) -> dict[str, ParamValue]:
         if value is not None:
             query[key] = list(value) if isinstance(value, list | tuple) else value
     return query
+
+
+def max_end_date(start: date) -> date:
+    """The last `end_date` the modern analytics accept for `start` (2 calendar years on; 29 Feb -> 28 Feb)."""
+    try:
+        return start.replace(year=start.year + MAX_SPAN_YEARS)
+    except ValueError:
+        return start.replace(year=start.year + MAX_SPAN_YEARS, day=28)
+
+
+def _check_span(path: str, query: Mapping[str, Any]) -> None:
+    """Refuse (as a bug of the caller, never sent) a modern date range over 2 years: callers split windows."""
+    start, end = query.get("start_date"), query.get("end_date")
+    if start is None or end is None:
+        return
+    first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    if last > max_end_date(first):
+        raise ValueError(f"GET {path}: {first}..{last} spans more than {MAX_SPAN_YEARS} years; split the range")
 
 
 def _target(method: str, path: str, query: Mapping[str, Any]) -> str:

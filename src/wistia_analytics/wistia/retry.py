@@ -7,7 +7,9 @@ attempt produced (a response or an exception) and returns a `Decision`. The clie
 
 Waits: 429 and 503 are Wistia's throttling answers (§5 of the API reference) and honour ``Retry-After``
 (seconds or an HTTP-date); everything else retriable uses exponential backoff with full jitter, capped,
-so that many clients failing together do not retry in lockstep.
+so that many clients failing together do not retry in lockstep. A 503 without a usable ``Retry-After`` (the
+modern API's "Analytics service is temporarily unavailable") is a fault, not throttling: it backs off the same
+way but does not hold the other streams' pacing, and is counted as `http_503`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import httpx
 
 from wistia_analytics.wistia.api_errors import RetriableError
 
+TOO_MANY_REQUESTS = 429  # throttling by definition, with or without Retry-After
 Outcome = httpx.Response | BaseException
 
 # Transport failures worth another attempt: timeouts (connect/read/write/pool), connections refused,
@@ -176,9 +179,9 @@ def decide(
     if isinstance(outcome, httpx.Response):
         status = outcome.status_code
         if status in policy.throttle_statuses:
-            throttled = True
             header = outcome.headers.get("Retry-After")
             retry_after = parse_retry_after(header, now)
+            throttled = retry_after is not None or status == TOO_MANY_REQUESTS
             if retry_after is not None:
                 reason = f"{reason} (throttled, Retry-After {header.strip() if header else ''})"
                 if retry_after > policy.max_retry_after:
@@ -189,7 +192,7 @@ def decide(
                     )
                 delay = retry_after
             else:
-                reason = f"{reason} (throttled, no usable Retry-After)"
+                reason = f"{reason} ({'throttled, ' if throttled else ''}no usable Retry-After)"
                 delay = backoff_delay(policy, attempt, rand)
         elif status in policy.retry_statuses:
             delay = backoff_delay(policy, attempt, rand)
