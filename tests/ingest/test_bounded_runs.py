@@ -31,7 +31,14 @@ from wistia_analytics.wistia.client import WistiaClient
 
 
 def ingest(sb: Sandbox, lake: Path, **options: Any) -> IngestResult:
-    settings = settings_for(sb, lake, wistia_requests_per_minute=600, ingest_backfill_days=10)
+    settings = settings_for(  # a short analytics window: the calls are a handful of requests each
+        sb,
+        lake,
+        wistia_requests_per_minute=600,
+        ingest_backfill_days=10,
+        ingest_analytics_backfill_days=2,
+        ingest_traffic_dimensions="utm_source,referrer_domain",
+    )
     result, _ = run_ingest(settings, IngestOptions(today=DAY1, **options), timeout=5.0, embedded=open_embedded_sandbox)
     return result
 

@@ -54,6 +54,9 @@ def settings_for(sb: Sandbox, lake: Path, **extra: object) -> Settings:
         "wistia_requests_per_minute": 100_000,
         "ingest_backfill_days": 30,
         "ingest_lookback_days": 3,
+        # Wistia's analytics run too (their own tests: test_analytics_*.py), over a short window: cheap here
+        "ingest_analytics_backfill_days": 2,
+        "ingest_traffic_dimensions": "utm_source",
     }
     return Settings(_env_file=None, **(values | extra))  # type: ignore[arg-type]
 

@@ -12,6 +12,12 @@ import pytest
 from tests.conftest import TODAY, api_client
 from tests.sandbox.helpers import fetch_all
 from wistia_analytics.contracts.streams import STREAMS, STREAMS_BY_NAME, LoadMode
+from wistia_analytics.ingest.analytics_loads import (
+    PerMediaCursorLoad,
+    PerMediaDayLoad,
+    PerMediaRangeLoad,
+    PerMediaTimeseriesLoad,
+)
 from wistia_analytics.ingest.load_context import LoadContext
 from wistia_analytics.ingest.load_modes import (
     ALL_KEY,
@@ -88,6 +94,10 @@ def test_every_load_mode_has_exactly_one_class_chosen_by_the_stream_mode() -> No
         LoadMode.PER_MEDIA_SNAPSHOT: PerMediaSnapshotLoad,
         LoadMode.PER_MEDIA_BY_DATE: PerMediaByDateLoad,
         LoadMode.EVENTS_BY_DAY: EventsByDayLoad,
+        LoadMode.PER_MEDIA_TIMESERIES: PerMediaTimeseriesLoad,
+        LoadMode.PER_MEDIA_DAY: PerMediaDayLoad,
+        LoadMode.PER_MEDIA_CURSOR: PerMediaCursorLoad,
+        LoadMode.PER_MEDIA_RANGE: PerMediaRangeLoad,
     } == LOAD_MODES
     assert [s.name for s in STREAMS if s.provides_media_list] == ["medias"]  # listed before the per-media ones
 

@@ -14,8 +14,10 @@ from wistia_analytics.lake.bronze import (
     Lineage,
     iter_bronze,
     list_bronze_files,
+    list_bronze_files_of_runs,
     read_bronze_file,
 )
+from wistia_analytics.lake.runs import new_run_id
 from wistia_analytics.lake.storage import LocalStorage, Storage
 
 from .conftest import NOW
@@ -149,6 +151,24 @@ def test_listing_filters_and_orders(storage: LocalStorage) -> None:
     assert len(list_bronze_files(storage, "medias", until=date(2026, 11, 24))) == 2
     assert len(list_bronze_files(storage, "medias", run_id="r1")) == 2
     assert sum(1 for _ in iter_bronze(storage, "medias", run_id="r2")) == 2
+
+
+def test_files_of_runs_list_only_the_days_the_runs_started(storage: LocalStorage) -> None:
+    """The bounded calls of one piece of work read back what their chain landed: only those runs' partitions."""
+    day1 = datetime(2026, 11, 24, 23, 59, tzinfo=UTC)
+    r1, r2, other = new_run_id(day1), new_run_id(NOW), new_run_id(NOW)
+    for run, when in ((r1, day1), (r2, NOW), (other, NOW), (r1, day1)):
+        BronzeWriter(storage, run, when).write("medias", MEDIAS, LINEAGE)
+    listed: list[str] = []
+    real_list = storage.list
+    storage.list = lambda prefix="", suffix=None: listed.append(prefix) or real_list(prefix, suffix)  # type: ignore[method-assign]
+    got = list_bronze_files_of_runs(storage, "medias", [r2, r1])
+    assert [p.rsplit("/", 1)[-1].split("-0000")[0] for p in got] == [r1, r1, r2]  # oldest first, `other` left out
+    assert sorted(listed) == [
+        "bronze/wistia/medias/ingest_date=2026-11-24",
+        "bronze/wistia/medias/ingest_date=2026-11-25",
+    ]
+    assert list_bronze_files_of_runs(storage, "medias", ["not-a-dated-id"]) == []  # falls back to a full listing
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from wistia_analytics.contracts.streams import MEDIA_LIST_STREAM
+from wistia_analytics.ingest.analytics_plan import AnalyticsPlan
 from wistia_analytics.ingest.progress import ProgressSink, StreamReport
 from wistia_analytics.ingest.windows import Window, WindowPolicy
 from wistia_analytics.lake.bronze import BronzeFile
@@ -45,6 +46,12 @@ class LoadContext:
     stopped: set[str] = field(default_factory=set)  # streams that stopped at the deadline with work left
     positions: dict[str, Any] = field(default_factory=dict)  # where each stopped stream's next run continues
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The modern analytics: what this run knows of the media-days (the planner), and their windows' policy (the
+    # same lookback, INGEST_ANALYTICS_BACKFILL_DAYS of first-run history; None: the core policy's lookback, 30).
+    analytics: AnalyticsPlan = field(default_factory=AnalyticsPlan)
+    analytics_policy: WindowPolicy | None = None
+    # Positions of the analytics streams where the incomplete call this run continues stopped (stream -> position).
+    resumed: dict[str, dict[str, Any]] = field(default_factory=dict)
     _medias: list[dict[str, Any]] | None = field(default=None, init=False, repr=False)
 
     # ---- bookkeeping, under the lock --------------------------------------------------------------------
@@ -99,10 +106,14 @@ class LoadContext:
         self._medias = records
 
     # ---- windows ----------------------------------------------------------------------------------------
-    def window(self, stream: str, key: str, floor: date | None) -> Window:
-        """The window of one watermark key of `stream` (a media, or the whole account)."""
+    def window(self, stream: str, key: str, floor: date | None, *, analytics: bool = False) -> Window:
+        """The window of one watermark key of `stream` (a media, or the whole account); `analytics`: under the
+        analytics policy (its own first-run history)."""
         stored = None if self.full_refresh else self.state.load(stream).get(key)
-        return self.policy.window(
+        policy = self.policy
+        if analytics:
+            policy = self.analytics_policy or WindowPolicy(self.policy.lookback_days, 30)
+        return policy.window(
             watermark=date.fromisoformat(stored) if stored else None,
             today=self.today,
             since=self.since,

@@ -7,81 +7,57 @@ written (see `ingestor.py`).
 
 from __future__ import annotations
 
-import re
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any, ClassVar
-from urllib.parse import quote
+from typing import Any
 
 from wistia_analytics.contracts.streams import LoadMode, Stream
 from wistia_analytics.crashpoints import crash_point
+from wistia_analytics.ingest.analytics_loads import ANALYTICS_LOADS
 from wistia_analytics.ingest.bronze_buffer import PageBuffer
 from wistia_analytics.ingest.day_scheduling import DonePrefix, run_bounded
 from wistia_analytics.ingest.load_context import LoadContext
 from wistia_analytics.ingest.progress import StreamReport
+from wistia_analytics.ingest.stream_load import (
+    ALL_KEY,
+    FLUSH_OBJECTS,
+    FLUSH_PAGES,
+    MEDIA_ID_PATTERN,
+    PER_MEDIA_ERRORS,
+    StreamLoad,
+    chunks,
+    count_defects,
+    defect_count,
+    fetchable,
+    media_id_problem,
+    media_path,
+)
 from wistia_analytics.ingest.windows import Window, events_floor
 from wistia_analytics.lake.bronze import BronzeWriter, Lineage
 from wistia_analytics.lake.state import BACKFILL_CURSOR, SNAPSHOT_CURSOR
-from wistia_analytics.wistia.api_errors import NotFoundError, ProtocolError, RequestBugError, RetriesExhaustedError
+from wistia_analytics.wistia.api_errors import NotFoundError
 from wistia_analytics.wistia.client import MAX_PER_PAGE
 from wistia_analytics.wistia.parsing import parse_timestamp
-from wistia_analytics.wistia.payload import DEFECTS_FIELD, as_records, json_type
+from wistia_analytics.wistia.payload import as_records, json_type
 
-FLUSH_PAGES = 20  # pages buffered per Bronze file: bounds memory whatever the account size
-FLUSH_OBJECTS = 100  # per-media objects (stats, curves, by_date series) per Bronze file
-ALL_KEY = "__account__"  # watermark key of account-wide streams
-# A media's hashed id as it may appear in a request path (Wistia's are 10 lowercase alphanumerics; this is
-# generous). A media whose id does not match is skipped by the per-media streams with the reason recorded; its
-# record still lands in Bronze and Silver quarantines it (silver_medias: 'invalid media_id').
-MEDIA_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-PER_MEDIA_ERRORS = (RetriesExhaustedError, RequestBugError, ProtocolError)  # one media fails, the stream goes on
-
-
-def media_id_problem(media: Any) -> str | None:
-    """Why `media` cannot be fetched per media (None: its ``hashed_id`` is a usable id)."""
-    if not isinstance(media, dict):
-        return "a media record that is not an object"
-    if DEFECTS_FIELD in media and "hashed_id" not in media:
-        return f"a media record kept only as raw text ({'; '.join(map(str, media[DEFECTS_FIELD]))[:200]})"
-    media_id = media.get("hashed_id")
-    if media_id is None:
-        return "a media without hashed_id"
-    if isinstance(media_id, int) and not isinstance(media_id, bool):
-        media_id = str(media_id)  # a numeric id is a valid path id (§ media endpoints) and what Silver reads
-    if not isinstance(media_id, str):
-        return f"a media whose hashed_id is {json_type(media_id)}"
-    if not MEDIA_ID_PATTERN.fullmatch(media_id):
-        return f"media id {media_id[:80]!a} does not match {MEDIA_ID_PATTERN.pattern}"
-    return None
-
-
-def media_path(template: str, media_id: str) -> str:
-    """`template` with `media_id` percent-encoded into it (already validated; encoded anyway, so an id can never
-    climb the path or start a query)."""
-    return template.format(media_id=quote(media_id, safe=""))
-
-
-def defect_count(records: list[dict[str, Any]]) -> int:
-    return sum(1 for r in records if DEFECTS_FIELD in r)
-
-
-class StreamLoad(ABC):
-    """How streams of one load mode are fetched; one instance per stream per run."""
-
-    mode: ClassVar[LoadMode]
-
-    def __init__(self, ctx: LoadContext) -> None:
-        self.ctx = ctx
-
-    @abstractmethod
-    def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
-        """Fetch `stream` into Bronze and commit its watermarks as its files become durable."""
-
-    @abstractmethod
-    def plan(self, stream: Stream) -> str:
-        """One line saying what `load` would fetch (a dry run: reads the media list, writes nothing)."""
+__all__ = [  # the shared pieces live in `stream_load`; their old home keeps naming them
+    "ALL_KEY",
+    "FLUSH_OBJECTS",
+    "FLUSH_PAGES",
+    "LOAD_MODES",
+    "MEDIA_ID_PATTERN",
+    "PER_MEDIA_ERRORS",
+    "EventsByDayLoad",
+    "PerMediaByDateLoad",
+    "PerMediaSnapshotLoad",
+    "SnapshotLoad",
+    "StreamLoad",
+    "defect_count",
+    "fetchable",
+    "loader_for",
+    "media_id_problem",
+    "media_path",
+]
 
 
 class SnapshotLoad(StreamLoad):
@@ -113,7 +89,7 @@ class SnapshotLoad(StreamLoad):
         for n, page in enumerate(ctx.client.paginate(stream.path, first_page=first), start=1):
             buffer.add(page.records, Lineage(page.path, page.params, page.number))
             ctx.count(report, pages=1, records=len(page.records))
-            _count_defects(ctx, report, page.records)
+            count_defects(ctx, report, page.records)
             if stream.provides_media_list:
                 records.extend(page.records)
             ctx.show(report)
@@ -141,6 +117,9 @@ class PerMediaSnapshotLoad(StreamLoad):
     def window_of(self, media: dict[str, Any]) -> Window | None:
         """The date window to ask for (None: the endpoint takes no dates)."""
         return None
+
+    def received(self, media_id: str, window: Window, rows: list[dict[str, Any]]) -> None:
+        """A media's dated rows arrived (a hook: by_date tells the analytics planner which days had loads)."""
 
     def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
         """Watermarks (by-date only) commit after each chunk's file is durable."""
@@ -176,15 +155,17 @@ class PerMediaSnapshotLoad(StreamLoad):
                 ctx.error(report, f"media {media_id}: the API sent {json_type(data)} where {expected} belongs; skipped")
                 return
             rows = as_records(data) if isinstance(data, list) else [data]
+            if window is not None:
+                self.received(media_id, window, rows)
             ctx.count(report, pages=1, records=len(rows))
-            _count_defects(ctx, report, rows)
+            count_defects(ctx, report, rows)
             buffer.add(rows, Lineage(path, params, None, context={"media_id": media_id}))
             if window is not None and window.done_through is not None:
                 with marks_lock:
                     pending_marks[media_id] = window.done_through.isoformat()
             ctx.show(report)
 
-        for n, chunk in enumerate(_chunks(fetchable(ctx, report, ctx.medias()), FLUSH_OBJECTS)):
+        for n, chunk in enumerate(chunks(fetchable(ctx, report, ctx.medias()), FLUSH_OBJECTS)):
             if ctx.out_of_time():
                 ctx.stop(report, {"medias_done": n * FLUSH_OBJECTS})
                 break
@@ -218,6 +199,10 @@ class PerMediaByDateLoad(PerMediaSnapshotLoad):
 
     def window_of(self, media: dict[str, Any]) -> Window | None:
         return self.windows[str(media["hashed_id"])]
+
+    def received(self, media_id: str, window: Window, rows: list[dict[str, Any]]) -> None:
+        """The days with loads, for the analytics planner (cheaper than the timeseries: already fetched)."""
+        self.ctx.analytics.note_by_date(media_id, window.start, window.end, rows)
 
     def load(self, stream: Stream, writer: BronzeWriter, report: StreamReport) -> None:
         medias = [m for m in self.ctx.medias() if media_id_problem(m) is None]
@@ -302,7 +287,7 @@ class EventsByDayLoad(StreamLoad):
                 for page in ctx.client.paginate(stream.path, params):
                     buffer.add(page.records, Lineage(page.path, page.params, page.number))
                     ctx.count(report, pages=1, records=len(page.records))
-                    _count_defects(ctx, report, page.records)
+                    count_defects(ctx, report, page.records)
                     ctx.show(report)
                     if ctx.out_of_time() and len(page.records) == MAX_PER_PAGE:
                         buffer.flush()  # what was fetched is kept; the day is fetched again next run
@@ -346,46 +331,12 @@ class EventsByDayLoad(StreamLoad):
         return f"{stream.name}: {n} day windows {w.start}..{w.end} (watermark -> {w.done_through})"
 
 
-# TODO(issue 15, ingest): the analytics load modes' classes; until then their streams are never selected.
-_ANALYTICS_MODES = {
-    LoadMode.PER_MEDIA_TIMESERIES,
-    LoadMode.PER_MEDIA_DAY,
-    LoadMode.PER_MEDIA_CURSOR,
-    LoadMode.PER_MEDIA_RANGE,
-}
-LOAD_MODES: dict[LoadMode, type[StreamLoad]] = {
-    cls.mode: cls for cls in (SnapshotLoad, PerMediaSnapshotLoad, PerMediaByDateLoad, EventsByDayLoad)
-}
-if set(LOAD_MODES) != set(LoadMode) - _ANALYTICS_MODES:  # every mode has its class
+_V1_LOADS: tuple[type[StreamLoad], ...] = (SnapshotLoad, PerMediaSnapshotLoad, PerMediaByDateLoad, EventsByDayLoad)
+LOAD_MODES: dict[LoadMode, type[StreamLoad]] = {cls.mode: cls for cls in (*_V1_LOADS, *ANALYTICS_LOADS)}
+if set(LOAD_MODES) != set(LoadMode):  # every mode has its class
     raise AssertionError(f"load modes without a class: {sorted(m.value for m in set(LoadMode) - set(LOAD_MODES))}")
 
 
 def loader_for(stream: Stream, ctx: LoadContext) -> StreamLoad:
     """The load-mode class of `stream`, for one run."""
     return LOAD_MODES[stream.mode](ctx)
-
-
-def fetchable(ctx: LoadContext, report: StreamReport, medias: list[Any]) -> list[dict[str, Any]]:
-    """The medias a per-media stream can request; each other one is skipped with its reason recorded."""
-    out = []
-    for media in medias:
-        problem = media_id_problem(media)
-        if problem is None:
-            out.append(media)
-        else:
-            ctx.count(report, skipped=1)
-            ctx.error(report, f"{problem}: skipped (its record is in Bronze; Silver quarantines it)")
-    return out
-
-
-def _count_defects(ctx: LoadContext, report: StreamReport, records: list[dict[str, Any]]) -> None:
-    """Records that arrived with a defect (kept in Bronze as received, quarantined by Silver), in the run record."""
-    found = defect_count(records)
-    if found:
-        with ctx.lock:
-            report.defects += found
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

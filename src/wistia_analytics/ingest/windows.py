@@ -8,7 +8,7 @@ never asked for beyond the API's 730-day retention.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -68,6 +68,17 @@ class WindowPolicy:
             start = max(start, floor)
         done = min(end, today - timedelta(days=1))
         return Window(start=start, end=end, done_through=done if done >= start else None)
+
+
+def split_span(start: date, end: date, last_end: Callable[[date], date]) -> list[tuple[date, date]]:
+    """`start..end` as consecutive inclusive ranges, each ending no later than `last_end(its start)` (the modern
+    analytics refuse ranges over 2 years: a `--since` backfill longer than that becomes several requests)."""
+    out: list[tuple[date, date]] = []
+    while start <= end:
+        stop = min(end, last_end(start))
+        out.append((start, stop))
+        start = stop + timedelta(days=1)
+    return out
 
 
 def events_floor(today: date) -> date:

@@ -17,7 +17,7 @@ import gzip
 import hashlib
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -175,6 +175,35 @@ def list_bronze_files(
             continue
         keyed.append((key, path))
     return [path for _, path in sorted(keyed)]
+
+
+def list_bronze_files_of_runs(storage: Storage, stream: str, run_ids: Collection[str]) -> list[str]:
+    """Bronze files of `stream` written by `run_ids`, oldest first, listing only the ingest dates those runs
+    started on (their ids begin with it): a bounded call reading what the earlier calls of its work landed
+    lists a few partitions, not the stream's whole history, however long the chain of calls grows."""
+    wanted = set(run_ids)
+    days = {_run_day(r) for r in wanted}
+    if None in days:  # an id that does not start with its date: list the whole stream
+        return [p for p in list_bronze_files(storage, stream) if _run_of(p) in wanted]
+    keyed = []
+    for day in sorted(d for d in days if d is not None):
+        for path in storage.list(bronze_partition(stream, day), suffix=BRONZE_SUFFIX):
+            key = parse_bronze_file(path)
+            if key is not None and key.stream == stream and key.run_id in wanted:
+                keyed.append((key, path))
+    return [path for _, path in sorted(keyed)]
+
+
+def _run_day(run_id: str) -> date | None:
+    try:
+        return date(int(run_id[:4]), int(run_id[4:6]), int(run_id[6:8]))
+    except ValueError:
+        return None
+
+
+def _run_of(path: str) -> str | None:
+    key = parse_bronze_file(path)
+    return None if key is None else key.run_id
 
 
 def read_bronze_file(storage: Storage, path: str) -> Iterator[dict[str, Any]]:

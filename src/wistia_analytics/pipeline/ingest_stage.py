@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from wistia_analytics.ingest.ingestor import IngestOptions, Ingestor, IngestResult
 from wistia_analytics.ingest.progress import ProgressSink
 from wistia_analytics.ingest.source import EmbeddedSource, open_source
@@ -25,6 +27,12 @@ def run_ingest(
     `embedded`: the built-in API to start when no token is set (None: a missing token is a config error).
     """
     storage = storage or Storage.from_uri(settings.lake_uri)
+    options = replace(  # the modern analytics' settings travel with the run's options
+        options,
+        analytics=settings.ingest_analytics,
+        analytics_backfill_days=settings.ingest_analytics_backfill_days,
+        traffic_dimensions=settings.traffic_dimensions,
+    )
     with (
         open_source(settings, storage, today=options.today, embedded=embedded) as source,
         WistiaClient(
