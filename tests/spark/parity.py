@@ -40,6 +40,9 @@ def parquet_schemas(storage: Storage) -> dict[str, list[tuple[str, str]]]:
         schemas = {
             tuple((f.name, str(f.type)) for f in pq.read_schema(storage.uri(rel))) for rel in manifest.all_files()
         }
+        if not schemas:  # an empty partitioned table has no files (e.g. the analytics before they are ingested)
+            out[table] = []
+            continue
         assert len(schemas) == 1, f"{table}: files disagree on the schema: {schemas}"
         out[table] = list(schemas.pop())
     return out

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from tests.spark.bad_records import add_bad_run
 from tests.spark.parity import LINEAGE_COLUMNS, assert_same_lakes, table_rows
 from tests.tables_compare import assert_same_rows
+from tests.transform.analytics_lake import QUARANTINED_A_COUNT, write_run_a, write_run_b
 from tests.transform.fixture_lake import M1, build
 from wistia_analytics.aws import glue_job
 from wistia_analytics.cli import app
@@ -62,11 +63,14 @@ def spark_transform(lake: Path, spark: SparkSession, *, full: bool = False) -> T
 
 @pytest.mark.timeout(600)  # a full Spark run: well under a minute on a quiet machine, minutes on a loaded one
 def test_fixture_lake_same_on_both_engines_via_the_glue_entry(tmp_path: Path, spark: SparkSession) -> None:
-    """The hand-built lake plus quarantinable and awkward records: every table identical, quarantine included."""
+    """The hand-built lake plus quarantinable and awkward records, and the modern analytics streams (hostile
+    records, a context with braces and quotes, replaced responses): every table identical, quarantine included."""
     spark_lake, duck_lake = tmp_path / "spark", tmp_path / "duckdb"
     storage = Storage.from_uri(str(spark_lake))
     build(storage)
     add_bad_run(storage, "20261104T120000Z-cccccc", datetime(2026, 11, 4, 12, tzinfo=UTC), M1, "2026-11-02")
+    write_run_a(storage)
+    write_run_b(storage)
     shutil.copytree(spark_lake, duck_lake)
 
     assert glue_job.main(["--LAKE_URI", str(spark_lake), "--FULL_REBUILD", "true"], spark=spark) == 0
@@ -74,7 +78,9 @@ def test_fixture_lake_same_on_both_engines_via_the_glue_entry(tmp_path: Path, sp
     assert duck.status == "success", duck.error
 
     rows = assert_same_lakes(Storage.from_uri(str(duck_lake)), storage)
-    assert rows["silver_quarantine"] == 2 + 21  # the fixture's two bad events + the 21 bad records of add_bad_run
+    # the fixture's two bad events + the 21 bad records of add_bad_run + the analytics streams' bad records
+    assert rows["silver_quarantine"] == 2 + 21 + QUARANTINED_A_COUNT
+    assert all(rows[t] > 0 for t in TABLES), rows  # the analytics tables too
     assert TransformState.load(storage).engine == "spark"
     quarantine = {(entity, reason) for entity, _, reason, *_ in table_rows(storage)["silver_quarantine"]}
     assert ("media_engagement", "engagement_data not an array of numbers") in quarantine

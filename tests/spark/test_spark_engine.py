@@ -12,9 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.spark.bad_records import add_bad_run
+from tests.transform.analytics_lake import write_run_a, write_run_b
 from tests.transform.fixture_lake import M1, build
+from wistia_analytics.contracts.streams import ANALYTICS_STREAMS
 from wistia_analytics.lake.bronze import list_bronze_files
 from wistia_analytics.lake.storage import Storage
+from wistia_analytics.transform.build import merge_sql
 from wistia_analytics.transform.channel_sql import render_model_sql
 from wistia_analytics.transform.dialect import NotPortableError, to_spark
 from wistia_analytics.transform.duckdb_engine import DuckDBEngine
@@ -34,7 +37,8 @@ pytestmark = pytest.mark.spark
 
 BRONZE_SQL = (
     "SELECT source_file, run_id, CAST(ingested_at AS VARCHAR) AS ingested_at, request_path, context_media_id, "
-    "record, md5(record) AS record_md5 FROM bronze_{stream}"
+    "context_date, context_dimension, context_start_date, context_end_date, record, md5(record) AS record_md5 "
+    "FROM bronze_{stream}"
 )
 
 
@@ -47,10 +51,19 @@ def lake(tmp_path: Path) -> Storage:
 
 
 def test_bronze_views_are_byte_equal_to_duckdbs(lake: Storage, spark: SparkSession) -> None:
-    """Same rows in every column, `record` text (and so md5(record)) included, for every stream."""
+    """Same rows in every column, `record` text (and so md5(record)) included, for every stream; the analytics
+    streams' context columns too (a media id with braces, a quote and a backslash among them)."""
+    write_run_a(lake)
+    write_run_b(lake)
     duck, sparkling = DuckDBEngine(lake), SparkEngine(lake, session=spark)
     try:
-        for stream in ("events", "media_engagement", "media_daily_stats", "medias"):
+        for stream in (
+            "events",
+            "media_engagement",
+            "media_daily_stats",
+            "medias",
+            *(s.name for s in ANALYTICS_STREAMS),
+        ):
             files = list_bronze_files(lake, stream)
             duck.register_bronze(stream, files)
             sparkling.register_bronze(stream, files)
@@ -64,6 +77,9 @@ def test_bronze_views_are_byte_equal_to_duckdbs(lake: Storage, spark: SparkSessi
                 datetime.fromisoformat(str(r[2])).replace(tzinfo=UTC) for r in right
             }
         assert sparkling.columns("bronze_events") == duck.columns("bronze_events")
+        duck.register_bronze("media_languages", [])
+        sparkling.register_bronze("media_languages", [])
+        assert sparkling.columns("bronze_media_languages") == duck.columns("bronze_media_languages")
     finally:
         duck.close()
         sparkling.close()
@@ -116,6 +132,43 @@ def test_materialize_is_bound_to_its_inputs_like_a_temp_table(lake: Storage, spa
         assert not spark.catalog.tableExists("derived")
     finally:
         engine.close()
+
+
+def test_a_group_merge_replaces_whole_groups_on_both_engines(lake: Storage, spark: SparkSession) -> None:
+    """The incremental merge by a multi-column group (a media-day-dimension's traffic response) on both engines."""
+    rows = "SELECT CAST(m AS VARCHAR) AS media_id, CAST(d AS DATE) AS stat_date, CAST(x AS VARCHAR) AS dimension, "
+    rows += "CAST(v AS VARCHAR) AS value, CAST(n AS BIGINT) AS loads FROM (VALUES {}) AS t(m, d, x, v, n)"
+    current = "('m1', '2026-11-01', 'utm_source', '(none)', 3), ('m1', '2026-11-01', 'utm_source', 'fb', 5), "
+    current += "('m1', '2026-11-01', 'referrer_domain', 'l.fb', 5), ('m2', '2026-11-01', 'utm_source', 'fb', 1)"
+    new = "('m1', '2026-11-01', 'utm_source', 'fb', 6), ('m2', '2026-11-02', 'utm_source', 'yt', 2)"
+    sql = merge_sql(
+        "media_id, stat_date, dimension, value, loads",
+        "cur",
+        "new",
+        key=("media_id", "stat_date", "dimension", "value"),
+        group=("media_id", "stat_date", "dimension"),
+    )
+    got = []
+    for engine in (DuckDBEngine(lake), SparkEngine(lake, session=spark)):
+        try:
+            engine.materialize("cur", rows.format(current))
+            engine.materialize("new", rows.format(new))
+            engine.materialize("merged", sql)
+            got.append(
+                sorted((str(r[0]), str(r[1]), str(r[2]), str(r[3]), r[4]) for r in engine.rows("SELECT * FROM merged"))
+            )
+        finally:
+            engine.close()
+    assert (
+        got[0]
+        == got[1]
+        == [
+            ("m1", "2026-11-01", "referrer_domain", "l.fb", 5),  # another dimension: another group, kept
+            ("m1", "2026-11-01", "utm_source", "fb", 6),  # the group's new response; "(none)" left with the old one
+            ("m2", "2026-11-01", "utm_source", "fb", 1),
+            ("m2", "2026-11-02", "utm_source", "yt", 2),
+        ]
+    )
 
 
 def test_partitioned_write_keeps_the_column_in_every_file_and_only_touched_partitions(

@@ -38,7 +38,9 @@ PARTITIONED = {  # partitioned by activity_date: model -> its key
 }
 COUNT_COLUMNS = {  # BIGINT in every Gold table
     *("loads", "plays", "event_plays", "unique_visitors", "active_medias", "viewers", "rewatchers"),
-    *("plays_official", "plays_from_events", "plays_diff"),
+    *("plays_official", "plays_from_events", "plays_diff", "plays_modern", "plays_modern_diff"),
+    *("unique_loads", "unique_plays", "unique_visitors_wistia", "cta_impressions", "cta_conversions"),
+    "form_conversions",
 }
 D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
 
@@ -65,6 +67,12 @@ SILVER_DDL = {
         visitor_count BIGINT, ingested_at TIMESTAMPTZ, run_id VARCHAR""",
     "silver_media_engagement": """media_id VARCHAR, bucket_index INTEGER, bucket_count INTEGER,
         viewers BIGINT, rewatchers BIGINT, engagement DOUBLE, ingested_at TIMESTAMPTZ, run_id VARCHAR""",
+    # Wistia's own analytics (issue 15): empty here, as on a lake that does not ingest them (their values are in
+    # test_analytics_models.py).
+    "silver_media_analytics_daily": """media_id VARCHAR, stat_date DATE, unique_loads BIGINT, unique_plays BIGINT,
+        plays BIGINT, play_rate DOUBLE, played_time_seconds DOUBLE, unique_visitors BIGINT, engagement_rate DOUBLE,
+        cta_impressions BIGINT, cta_conversions BIGINT, cta_conversion_rate DOUBLE, form_conversions BIGINT,
+        ingested_at TIMESTAMPTZ, run_id VARCHAR, source_file VARCHAR""",
 }
 
 MEDIAS = (
@@ -122,6 +130,10 @@ ENGAGEMENT = (
     ("m2", 0, 2, 0, 0),
     ("m2", 1, 2, 0, 0),
 )
+
+
+NO_ANALYTICS = (None,) * 6  # gold_media_daily's analytics columns: not ingested here
+NO_MODERN = (None,) * 5  # gold_reconciliation's modern-vs-v1 columns: not ingested here
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: tuple[tuple[Any, ...], ...]) -> None:
@@ -241,22 +253,23 @@ def test_media_daily() -> None:
     header = (
         "media_id activity_date media_name project_id project_name loads plays play_rate "
         "watch_time_seconds event_plays event_watch_seconds percent_viewed_sum engagement_rate "
-        "unique_visitors"
+        "unique_visitors unique_loads unique_plays unique_visitors_wistia cta_impressions cta_conversions "
+        "form_conversions"
     )
     assert_rows(
         rows,
         expect(
             header,
-            ("m1", D1, "Intro", "p1", "Alpha", 10, 3, 0.3, 175.0, 3, 175.0, 1.75, 1.75 / 3, 2),
+            ("m1", D1, "Intro", "p1", "Alpha", 10, 3, 0.3, 175.0, 3, 175.0, 1.75, 1.75 / 3, 2, *NO_ANALYTICS),
             # by_date but no events: zeros from events, engagement unknown
-            ("m1", D2, "Intro", "p1", "Alpha", 6, 2, 2 / 6, 80.0, 0, 0.0, 0.0, None, 0),
+            ("m1", D2, "Intro", "p1", "Alpha", 6, 2, 2 / 6, 80.0, 0, 0.0, 0.0, None, 0, *NO_ANALYTICS),
             # silver_medias' name wins over the name an event carried; e8 (no visitor) counts in plays, not visitors
-            ("m1", D3, "Intro", "p1", "Alpha", 4, 2, 0.5, 60.0000001, 2, 60.0, 0.6, 0.3, 1),
-            ("m2", D1, "Demo", "p2", "Beta", 4, 2, 0.5, 60.0, 1, 20.0, 0.1, 0.1, 1),
+            ("m1", D3, "Intro", "p1", "Alpha", 4, 2, 0.5, 60.0000001, 2, 60.0, 0.6, 0.3, 1, *NO_ANALYTICS),
+            ("m2", D1, "Demo", "p2", "Beta", 4, 2, 0.5, 60.0, 1, 20.0, 0.1, 0.1, 1, *NO_ANALYTICS),
             # an all-zero by_date day: no play rate
-            ("m2", D2, "Demo", "p2", "Beta", 0, 0, None, 0.0, 0, 0.0, 0.0, None, 0),
+            ("m2", D2, "Demo", "p2", "Beta", 0, 0, None, 0.0, 0, 0.0, 0.0, None, 0, *NO_ANALYTICS),
             # events but no by_date row: official figures are zeros, not NULLs
-            ("m2", D3, "Demo", "p2", "Beta", 0, 0, None, 0.0, 2, 250.0, 1.25, 0.625, 2),
+            ("m2", D3, "Demo", "p2", "Beta", 0, 0, None, 0.0, 2, 250.0, 1.25, 0.625, 2, *NO_ANALYTICS),
         ),
     )
 
@@ -342,25 +355,26 @@ def test_reconciliation() -> None:
     rows = by_key(run(silver(), "gold_reconciliation"), "scope", "media_id", "activity_date")
     header = (
         "media_id scope activity_date plays_official plays_from_events plays_diff "
-        "watch_seconds_official watch_seconds_from_events watch_seconds_diff within_tolerance"
+        "watch_seconds_official watch_seconds_from_events watch_seconds_diff within_tolerance "
+        "plays_modern played_seconds_modern plays_modern_diff played_seconds_modern_diff modern_within_tolerance"
     )
     assert_rows(
         rows,
         expect(
             header,
-            ("m1", "daily", D1, 3, 3, 0, 175.0, 175.0, 0.0, True),
-            ("m1", "daily", D2, 2, 0, -2, 80.0, 0.0, -80.0, False),
+            ("m1", "daily", D1, 3, 3, 0, 175.0, 175.0, 0.0, True, *NO_MODERN),
+            ("m1", "daily", D2, 2, 0, -2, 80.0, 0.0, -80.0, False, *NO_MODERN),
             # 1e-7 s off on 60 s: inside 1e-6 x 60
-            ("m1", "daily", D3, 2, 2, 0, 60.0000001, 60.0, 60.0 - 60.0000001, True),
-            ("m2", "daily", D1, 2, 1, -1, 60.0, 20.0, -40.0, False),
-            ("m2", "daily", D2, 0, 0, 0, 0.0, 0.0, 0.0, True),
-            ("m2", "daily", D3, 0, 2, 2, 0.0, 250.0, 250.0, False),
+            ("m1", "daily", D3, 2, 2, 0, 60.0000001, 60.0, 60.0 - 60.0000001, True, *NO_MODERN),
+            ("m2", "daily", D1, 2, 1, -1, 60.0, 20.0, -40.0, False, *NO_MODERN),
+            ("m2", "daily", D2, 0, 0, 0, 0.0, 0.0, 0.0, True, *NO_MODERN),
+            ("m2", "daily", D3, 0, 2, 2, 0.0, 250.0, 250.0, False, *NO_MODERN),
             # lifetime: sums of every day in gold_media_daily against stats/medias
-            ("m1", "lifetime", None, 7, 5, -2, 315.0000001, 235.0, 235.0 - 315.0000001, False),
+            ("m1", "lifetime", None, 7, 5, -2, 315.0000001, 235.0, 235.0 - 315.0000001, False, *NO_MODERN),
             # 1e-4 s off on 270 s: inside 1e-6 x 270
-            ("m2", "lifetime", None, 3, 3, 0, 270.0001, 270.0, 270.0 - 270.0001, True),
+            ("m2", "lifetime", None, 3, 3, 0, 270.0001, 270.0, 270.0 - 270.0001, True, *NO_MODERN),
             # no daily rows at all; 2e-6 s off is outside the floor of 1e-6 x max(1, official)
-            ("m3", "lifetime", None, 0, 0, 0, 0.000002, 0.0, -0.000002, False),
+            ("m3", "lifetime", None, 0, 0, 0, 0.000002, 0.0, -0.000002, False, *NO_MODERN),
         ),
     )
 

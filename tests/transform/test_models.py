@@ -14,5 +14,10 @@ def test_every_partitioned_input_is_read_by_the_column_its_dates_come_from() -> 
 
 def test_only_unpartitioned_tables_declare_touched_dates() -> None:
     declared = {m.name: m.touched_dates for m in MODELS if m.touched_dates}
-    assert declared == {"silver_media_daily_stats": "stat_date"}
+    assert declared == {
+        "silver_media_daily_stats": "stat_date",
+        "silver_media_analytics_daily": "stat_date",
+        "silver_media_traffic_daily": "stat_date",
+        "silver_media_embed_locations_daily": "stat_date",
+    }
     assert all(MODELS_BY_NAME[name].partition_by is None for name in declared)

@@ -79,6 +79,10 @@ class TransformResult:
     seconds: float
     error: str | None = None
     exit_override: int | None = None  # schema drift: its own code (6)
+    # Wistia's modern analytics against v1 by_date (gold_reconciliation.modern_within_tolerance): the media-days
+    # outside tolerance, of those compared (0 compared: the analytics are not ingested).
+    modern_drift_rows: int = 0
+    modern_checked: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -165,6 +169,7 @@ class TransformRunner:
             },
             "quarantined": result.quarantined,
             "reconciliation_drift_rows": result.drift_rows,
+            "modern_reconciliation": {"rows_with_drift": result.modern_drift_rows, "rows": result.modern_checked},
         }
         if getattr(self, "damaged", None):
             record.extra["transform"]["repaired"] = {t: sorted(p) for t, p in self.damaged.items()}
@@ -214,10 +219,22 @@ class TransformRunner:
             self.tables.collect_garbage(model.name)
         self.tables.collect_garbage(QUARANTINE_TABLE)
         drift = self.engine.scalar("SELECT count(*) FROM gold_reconciliation WHERE NOT within_tolerance")
+        modern_drift = self.engine.scalar("SELECT count(*) FROM gold_reconciliation WHERE NOT modern_within_tolerance")
+        modern_checked = self.engine.scalar("SELECT count(modern_within_tolerance) FROM gold_reconciliation")
         warn = any(not c.passed for r in self.reports for c in r.checks)
         status = RunStatus.PARTIAL if warn else RunStatus.SUCCESS
         mode = "full" if self.full else "incremental"
-        return TransformResult(run_id, mode, status, self.reports, self.quarantined, drift, time.monotonic() - started)
+        return TransformResult(
+            run_id,
+            mode,
+            status,
+            self.reports,
+            self.quarantined,
+            drift,
+            time.monotonic() - started,
+            modern_drift_rows=modern_drift,
+            modern_checked=modern_checked,
+        )
 
     # ---- helpers ---------------------------------------------------------------------------------------
     def _find_damage(self) -> dict[str, set[str]]:
@@ -282,14 +299,20 @@ class TransformRunner:
         self.quarantined[BRONZE_FILE_ENTITY] = len(bad)
         self.quarantine_relations.append(name)
 
-    def _split_quarantine(self, model: Model, raw: str, report: ModelReport) -> None:
+    def _split_quarantine(self, model: Model, raw: str, report: ModelReport, *, empty: bool = False) -> None:
+        """The rejected rows of `raw` as this run's quarantine of the model (`empty`: `raw` has no rows)."""
         entity = model.quarantine_entity
         name = f"{model.name}__quarantine"
-        self.engine.materialize(
-            name,
+        select = (
             f"SELECT '{entity}' AS entity, record_key, reject_reason, source_file, run_id, ingested_at, record "
-            f"FROM {raw} WHERE reject_reason IS NOT NULL",
+            f"FROM {raw} WHERE reject_reason IS NOT NULL"
         )
+        if empty:
+            self.engine.view(name, select)
+            report.quarantined = self.quarantined[str(entity)] = 0
+            self.quarantine_relations.append(name)
+            return
+        self.engine.materialize(name, select)
         report.quarantined = self.engine.scalar(f"SELECT count(*) FROM {name}")
         self.quarantined[str(entity)] = report.quarantined
         self.quarantine_relations.append(name)
@@ -346,12 +369,14 @@ class TransformRunner:
         if model.partition_by is None:
             files = self.bronze[stream] if self.full else self.new[stream]
             self.engine.register_bronze(stream, files)
-            if self._quarantines_dependents(model):
+            if not files:  # nothing to read (a stream not ingested, or no new file): no row to check or quarantine
+                self.engine.view(raw, sql)  # a view, not a table: on Spark each table made costs a job
+            elif self._quarantines_dependents(model):
                 self.engine.materialize(f"{model.name}__unchecked", sql)
                 self._quarantine_dependents(model, f"{model.name}__unchecked", raw)
             else:
                 self.engine.materialize(raw, sql)
-            self._split_quarantine(model, raw, report)
+            self._split_quarantine(model, raw, report, empty=not files)
             cols = ", ".join(self._output_columns(raw))
             if self.full:
                 self.engine.materialize(model.name, f"SELECT {cols} FROM {raw} WHERE reject_reason IS NULL")
@@ -359,21 +384,9 @@ class TransformRunner:
                 self.engine.materialize(f"{model.name}__new", f"SELECT {cols} FROM {raw} WHERE reject_reason IS NULL")
                 self._register_current(model.name, f"{model.name}__current")
                 new_rel, current_rel = f"{model.name}__new", f"{model.name}__current"
-                if model.merge_group:  # a new record replaces its whole group (e.g. a media's curve)
-                    group = ", ".join(model.merge_group)
-                    self.engine.materialize(
-                        model.name,
-                        f"SELECT {cols} FROM {current_rel} WHERE ({group}) NOT IN (SELECT {group} FROM {new_rel}) "
-                        f"UNION ALL SELECT {cols} FROM {new_rel}",
-                    )
-                else:
-                    key = ", ".join(model.key)
-                    self.engine.materialize(
-                        model.name,
-                        f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {key} "
-                        f"ORDER BY ingested_at DESC, source_file DESC) AS rn__ FROM (SELECT {cols} FROM "
-                        f"{current_rel} UNION ALL SELECT {cols} FROM {new_rel}) u) r WHERE rn__ = 1",
-                    )
+                self.engine.materialize(
+                    model.name, merge_sql(cols, current_rel, new_rel, key=model.key, group=model.merge_group)
+                )
                 if model.touched_dates:  # partitioned Gold rebuilds the dates of its new rows
                     self.touched[model.name] = {
                         str(r[0])
@@ -590,6 +603,23 @@ class TransformRunner:
         self.tables.publish(written.manifest)
 
 
+def merge_sql(cols: str, current: str, new: str, *, key: tuple[str, ...], group: tuple[str, ...] = ()) -> str:
+    """The merged Silver table of an incremental run: `new`'s winners over `current`, by key (latest ingested
+    wins), or, with a `group` (a media's curve, a day's traffic response), replacing every current row of a group
+    that has new rows. One text for both engines (a multi-column `NOT IN` runs the same on Spark)."""
+    if group:
+        columns = ", ".join(group)
+        return (
+            f"SELECT {cols} FROM {current} WHERE ({columns}) NOT IN (SELECT {columns} FROM {new}) "
+            f"UNION ALL SELECT {cols} FROM {new}"
+        )
+    return (
+        f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {', '.join(key)} "
+        f"ORDER BY ingested_at DESC, source_file DESC) AS rn__ FROM (SELECT {cols} FROM "
+        f"{current} UNION ALL SELECT {cols} FROM {new}) u) r WHERE rn__ = 1"
+    )
+
+
 def _literal(value: str | None) -> str:
     return "CAST(NULL AS VARCHAR)" if value is None else "'" + value.replace("'", "''") + "'"
 
@@ -607,5 +637,6 @@ def summary(result: TransformResult) -> dict[str, Any]:
         "seconds": round(result.seconds, 2),
         "quarantined": result.quarantined,
         "reconciliation_drift_rows": result.drift_rows,
+        "modern_reconciliation": {"rows_with_drift": result.modern_drift_rows, "rows": result.modern_checked},
         "tables": {m.name: m.rows for m in result.models},
     }

@@ -19,10 +19,12 @@ import duckdb
 from wistia_analytics.lake.mirror import LakeMirror
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.transform.dialect import parse_json_once
+from wistia_analytics.transform.engine import CONTEXT_COLUMNS
 
 BRONZE_COLUMNS = (
     "source_file VARCHAR, run_id VARCHAR, ingested_at TIMESTAMPTZ, request_path VARCHAR, "
-    "context_media_id VARCHAR, record VARCHAR"
+    "context_media_id VARCHAR, context_date VARCHAR, context_dimension VARCHAR, context_start_date VARCHAR, "
+    "context_end_date VARCHAR, record VARCHAR"
 )
 
 
@@ -46,6 +48,9 @@ class DuckDBEngine:
         self.con.execute("SET preserve_insertion_order = false")
         if memory_limit:
             self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+        # Every relation this engine made, and its kind: `drop` needs no catalog query (it cost ~1.5 ms a call,
+        # and a run drops a few hundred times, most of them names not made yet).
+        self._kinds: dict[str, str] = {}
 
     def _abs(self, rel: str) -> str:
         return f"{self.root}/{rel}"
@@ -60,42 +65,53 @@ class DuckDBEngine:
             self.con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM (SELECT "
                 "NULL::VARCHAR source_file, NULL::VARCHAR run_id, NULL::TIMESTAMPTZ ingested_at, "
-                "NULL::VARCHAR request_path, NULL::VARCHAR context_media_id, NULL::VARCHAR record) WHERE false"
+                "NULL::VARCHAR request_path, "
+                + "".join(f"NULL::VARCHAR {column}, " for column, _ in CONTEXT_COLUMNS)
+                + "NULL::VARCHAR record) WHERE false"
             )
+            self._kinds[view] = "VIEW"
             return
         paths = self._local_paths(files)
         prefix_len = len(self.root) + 2  # 1-based substring after "<root>/"
+        context = "".join(
+            f"json_extract_string(context, '$.{key}') AS {column},\n                   "
+            for column, key in CONTEXT_COLUMNS
+        )
         self.con.execute(
             f"""CREATE OR REPLACE TEMP VIEW {view} AS
             SELECT substr(filename, {prefix_len}) AS source_file,
                    run_id,
                    try_cast(ingested_at AS TIMESTAMPTZ) AS ingested_at,
                    json_extract_string(request, '$.path') AS request_path,
-                   json_extract_string(context, '$.media_id') AS context_media_id,
-                   CAST(record AS VARCHAR) AS record
+                   {context}CAST(record AS VARCHAR) AS record
             FROM read_json({paths}, format = 'newline_delimited', compression = 'gzip', filename = true,
                  columns = {{'run_id': 'VARCHAR', 'ingested_at': 'VARCHAR', 'request': 'JSON',
                              'record': 'JSON', 'context': 'JSON'}})"""
         )
+        self._kinds[view] = "VIEW"
 
     def register_parquet(self, name: str, files: list[str], columns: list[list[str]]) -> None:
         self.drop(name)
         if not files:
             cols = ", ".join(f"NULL::{t} AS {n}" for n, t in columns) or "NULL AS empty"
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM (SELECT {cols}) WHERE false")
+            self._kinds[name] = "VIEW"
             return
         paths = self._local_paths(files)
         self.con.execute(
             f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({paths}, hive_partitioning = false)"
         )
+        self._kinds[name] = "VIEW"
 
     def materialize(self, name: str, sql: str) -> None:
         self.drop(name)
         self.con.execute(f"CREATE TEMP TABLE {name} AS {parse_json_once(sql)}")
+        self._kinds[name] = "TABLE"
 
     def view(self, name: str, sql: str) -> None:
         self.drop(name)
         self.con.execute(f"CREATE TEMP VIEW {name} AS {parse_json_once(sql)}")
+        self._kinds[name] = "VIEW"
 
     def scalar(self, sql: str) -> int:
         row = self.con.execute(sql).fetchone()
@@ -132,12 +148,8 @@ class DuckDBEngine:
         return written
 
     def drop(self, name: str) -> None:
-        kinds = self.con.execute(
-            "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = ? AND temporary "
-            "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE view_name = ? AND temporary",
-            [name, name],
-        ).fetchall()
-        for (kind,) in kinds:
+        kind = self._kinds.pop(name, None)
+        if kind is not None:
             self.con.execute(f"DROP {kind} IF EXISTS {name}")
 
     def close(self) -> None:

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
+# The Bronze line's flat `context` object (what the request named, spec'd in docs/models.md): each view column
+# `bronze_<stream>` has, and the context key it reads (NULL where the line has no such key).
+CONTEXT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("context_media_id", "media_id"),
+    ("context_date", "date"),
+    ("context_dimension", "dimension"),
+    ("context_start_date", "start_date"),
+    ("context_end_date", "end_date"),
+)
+
 
 class Engine(Protocol):
     """Runs model SQL over Bronze and Parquet tables and writes Parquet; DuckDB and Spark implement it."""

@@ -75,6 +75,21 @@ _MEDIA_DIM_BY_DATE = Dimension(
     "silver_media_daily_stats",
     "stat_date",
 )
+_MEDIA_DIM_BY_ANALYTICS = Dimension(
+    "silver_medias",
+    "media_id",
+    ("media_name", "project_id", "project_name"),
+    "silver_media_analytics_daily",
+    "stat_date",
+)
+# Traffic and embed Gold read a media's name (and traffic its duration) for the days of their own Silver.
+_MEDIA_DIM_BY_TRAFFIC = Dimension(
+    "silver_medias", "media_id", ("media_name", "duration_seconds"), "silver_media_traffic_daily", "stat_date"
+)
+_MEDIA_DIM_BY_EMBED = Dimension(
+    "silver_medias", "media_id", ("media_name",), "silver_media_embed_locations_daily", "stat_date"
+)
+_MEDIA_REF = references("media_id", "silver_medias", "media_id", blocking=False)
 _VISITOR_DIM = Dimension(
     "silver_visitors",
     "visitor_key",
@@ -141,11 +156,73 @@ MODELS: tuple[Model, ...] = (
         checks=(range_check("percent_viewed", 0, 1), range_check("watch_seconds", low=0)),
         nonempty_if="bronze_events",
     ),
+    # ---- Wistia's own analytics (the modern Data API, issue 15): empty until the streams are ingested
+    Model(
+        "silver_media_analytics_daily",
+        ("bronze_media_analytics_daily",),
+        required_fields=("timestamp",),
+        quarantine_entity="media_analytics_daily",
+        touched_dates="stat_date",
+        checks=(
+            range_check("plays", low=0),
+            range_check("unique_loads", low=0),
+            range_check("play_rate", 0, 1),
+            range_check("engagement_rate", 0, 1),
+            _MEDIA_REF,
+        ),
+    ),
+    Model(
+        "silver_media_traffic_daily",
+        ("bronze_media_traffic_daily",),
+        quarantine_entity="media_traffic_daily",
+        merge_group=("media_id", "stat_date", "dimension"),
+        touched_dates="stat_date",
+        checks=(
+            range_check("loads", low=0),
+            range_check("plays", low=0),
+            range_check("engagement_rate", 0, 1),
+            _MEDIA_REF,
+        ),
+    ),
+    Model(
+        "silver_media_embed_locations_daily",
+        ("bronze_media_embed_locations_daily",),
+        required_fields=("embed_url",),
+        quarantine_entity="media_embed_locations_daily",
+        merge_group=("media_id", "stat_date"),
+        touched_dates="stat_date",
+        checks=(
+            range_check("loads", low=0),
+            range_check("plays", low=0),
+            range_check("play_rate", 0, 1),
+            range_check("engagement_rate", 0, 1),
+            _MEDIA_REF,
+        ),
+    ),
+    Model(
+        "silver_media_conversions",
+        ("bronze_media_conversions",),
+        required_fields=("converted_at",),
+        quarantine_entity="media_conversions",
+        checks=(_MEDIA_REF,),
+    ),
+    Model(
+        "silver_media_languages",
+        ("bronze_media_languages",),
+        required_fields=("language",),
+        quarantine_entity="media_languages",
+        merge_group=("media_id",),
+        checks=(range_check("plays", low=0), range_check("percent_of_total_plays", 0, 1), _MEDIA_REF),
+    ),
     Model(
         "gold_media_daily",
-        ("silver_events", "silver_media_daily_stats", "silver_medias"),
-        partitioned_inputs={"silver_events": "event_date", "silver_media_daily_stats": "stat_date"},
-        dimensions=(_MEDIA_DIM, _MEDIA_DIM_BY_DATE),
+        ("silver_events", "silver_media_daily_stats", "silver_media_analytics_daily", "silver_medias"),
+        partitioned_inputs={
+            "silver_events": "event_date",
+            "silver_media_daily_stats": "stat_date",
+            "silver_media_analytics_daily": "stat_date",
+        },
+        dimensions=(_MEDIA_DIM, _MEDIA_DIM_BY_DATE, _MEDIA_DIM_BY_ANALYTICS),
         checks=(
             range_check("plays", low=0),
             range_check("loads", low=0),
@@ -179,8 +256,27 @@ MODELS: tuple[Model, ...] = (
         checks=(range_check("retention", low=0),),
     ),
     Model(
+        "gold_media_traffic_daily",
+        ("silver_media_traffic_daily", "silver_medias"),
+        partitioned_inputs={"silver_media_traffic_daily": "stat_date"},
+        dimensions=(_MEDIA_DIM_BY_TRAFFIC,),
+        checks=(range_check("loads", low=0), range_check("plays", low=0), range_check("engagement_rate", 0, 1)),
+    ),
+    Model(
+        "gold_media_embed_daily",
+        ("silver_media_embed_locations_daily", "silver_medias"),
+        partitioned_inputs={"silver_media_embed_locations_daily": "stat_date"},
+        dimensions=(_MEDIA_DIM_BY_EMBED,),
+        checks=(range_check("loads", low=0), range_check("plays", low=0), range_check("engagement_rate", 0, 1)),
+    ),
+    Model(
+        "gold_leads",
+        ("silver_media_conversions", "silver_medias", "silver_visitors"),
+        # a lead's visitor is a match, not a foreign key: a lead whose email no visitor has keeps a NULL
+    ),
+    Model(
         "gold_reconciliation",
-        ("gold_media_daily", "silver_media_lifetime_stats"),
+        ("gold_media_daily", "silver_media_lifetime_stats", "silver_media_analytics_daily"),
     ),
 )
 MODELS_BY_NAME = {m.name: m for m in MODELS}

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from wistia_analytics.errors import ConfigurationError, MissingDependencyError
 from wistia_analytics.lake.storage import Storage
 from wistia_analytics.transform.dialect import to_spark
+from wistia_analytics.transform.engine import CONTEXT_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -263,13 +264,18 @@ def duckdb_json_text(text: str | None) -> str | None:
     return _dump(json.loads(text))
 
 
+# The writer's flat context object: string keys, scalar values; a JSON string may hold any character (a brace,
+# an escaped quote), so strings are matched as strings, not as "no brace" (the unrolled form: no per-character
+# alternation, which Java's regex engine recurses on).
+_JSON_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_FLAT_OBJECT = rf"\{{(?:{_JSON_STRING}:(?:{_JSON_STRING}|null|true|false|-?[0-9][0-9.eE+-]*),?)*\}}"
 # The line's record: after the first `,"record":` and before the line's closing brace, or before the trailing
-# `,"context":{...}` the Bronze writer appends after the record (context values are flat strings).
-_RECORD_WITH_CONTEXT = r'^.*?,"record":(.*),"context":\{[^{}]*\}\}$'
+# `,"context":{...}` the Bronze writer appends after the record.
+_RECORD_WITH_CONTEXT = rf'^.*?,"record":(.*),"context":{_FLAT_OBJECT}\}}$'
 _RECORD_KEY = ',"record":'
 # The line ends with the writer's flat context object. (A record whose own last key is a flat "context" object
 # ends a context-less line with three closing braces, which this does not match.)
-_ENDS_WITH_CONTEXT = r',"context":\{[^{}]*\}\}$'
+_ENDS_WITH_CONTEXT = rf',"context":{_FLAT_OBJECT}\}}$'
 # A JSON number in Python's exponent form (`1e-05`, `1.5e+16`: Python always writes the sign), as a value or an
 # array element. Keys and ids are full of digit-e-digit runs; requiring the sign and the delimiters keeps the
 # re-printing (a Python UDF) to the records that need it.
@@ -326,7 +332,7 @@ class SparkEngine:
                 ["run_id", "VARCHAR"],
                 ["ingested_at", "TIMESTAMP WITH TIME ZONE"],
                 ["request_path", "VARCHAR"],
-                ["context_media_id", "VARCHAR"],
+                *([column, "VARCHAR"] for column, _ in CONTEXT_COLUMNS),
                 ["record", "VARCHAR"],
             ]
             self._register(view, self.spark.createDataFrame([], schema_of(columns)), persisted=False)
@@ -349,7 +355,7 @@ class SparkEngine:
             f.get_json_object(value, "$.run_id").alias("run_id"),
             f.expr("try_cast(get_json_object(value, '$.ingested_at') AS TIMESTAMP)").alias("ingested_at"),
             f.get_json_object(value, "$.request.path").alias("request_path"),
-            f.get_json_object(value, "$.context.media_id").alias("context_media_id"),
+            *(f.get_json_object(value, f"$.context.{key}").alias(column) for column, key in CONTEXT_COLUMNS),
             raw_record.alias("record"),
         )
         # Re-print only the records holding a float in exponent form (rare): the rest are already DuckDB's text.
