@@ -69,7 +69,9 @@ def _settings(url: str, lake: Path, analytics: bool) -> Settings:
 
 
 def _streams(size: str, analytics: bool) -> list[str]:
-    return [s.name for s in STREAMS if (analytics or not s.analytics) and not (size == "large" and s.name == "visitors")]
+    return [
+        s.name for s in STREAMS if (analytics or not s.analytics) and not (size == "large" and s.name == "visitors")
+    ]
 
 
 def _ingest(url: str, lake: Path, size: str, today: date, analytics: bool) -> tuple[int, float, dict[str, int]]:

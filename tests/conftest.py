@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 
@@ -11,6 +12,13 @@ import pytest
 from wistia_analytics.sandbox import Sandbox, SandboxConfig, run_sandbox
 
 TODAY = date(2026, 11, 25)
+
+# The analytics streams cost one request per media, day and traffic dimension. The suite's many ingestions that
+# are not about them run with a 3-day analytics window and two dimensions (children inherit it); a test about the
+# analytics or the settings' defaults states its own values. The users' defaults (30 days, five dimensions) are
+# asserted in tests/test_settings.py.
+os.environ.setdefault("INGEST_ANALYTICS_BACKFILL_DAYS", "3")
+os.environ.setdefault("INGEST_TRAFFIC_DIMENSIONS", "utm_source,referrer_domain")
 
 
 def api_client(sandbox: Sandbox) -> httpx.Client:

@@ -17,6 +17,11 @@ from wistia_analytics.errors import ExitCode, WistiaAnalyticsError
 from wistia_analytics.sandbox.config import ALL_FAULT_KINDS, SIZES, SandboxConfig
 from wistia_analytics.sandbox.corruption import ALL_BAD_RECORD_KINDS
 
+# Every fault kind a user may pick: the default mix plus the modern API's own 503 (off by default, so the v1
+# fault campaigns stay as they were).
+PICKABLE_FAULT_KINDS = (*ALL_FAULT_KINDS, "analytics_503")
+MODERN_ACCESS = ("full", "forbidden", "absent")
+
 
 class _ExplainingGroup(TyperGroup):
     """Every error a command lets through becomes one line on stderr and its own exit code.
@@ -131,8 +136,14 @@ def sandbox(
     rate_limit_status: Annotated[int, typer.Option(help="Status when throttling: 429 or 503.")] = 429,
     faults: Annotated[float, typer.Option(help="Fraction of requests answered with an injected fault.")] = 0.0,
     fault_kinds: Annotated[
-        str, typer.Option(help=f"Comma-separated fault kinds to draw from: {','.join(ALL_FAULT_KINDS)}.")
+        str, typer.Option(help=f"Comma-separated fault kinds to draw from: {','.join(PICKABLE_FAULT_KINDS)}.")
     ] = ",".join(ALL_FAULT_KINDS),
+    modern_access: Annotated[
+        str,
+        typer.Option(
+            help="The modern analytics API: full, forbidden (403: a token without Read detailed stats) or absent (404)."
+        ),
+    ] = "full",
     fault_timeout_seconds: Annotated[float, typer.Option(help="How long a 'timeout' fault stalls.")] = 20.0,
     fault_retry_after_seconds: Annotated[
         int, typer.Option(help="Retry-After of injected 429/503 answers, in seconds.")
@@ -159,11 +170,13 @@ def sandbox(
     ] = 0.0,
     log_level: Annotated[str, typer.Option(help="Log level (INFO shows injected faults).")] = "WARNING",
 ) -> None:
-    """Serve a deterministic synthetic Wistia account over the Wistia API v1 routes."""
+    """Serve a deterministic synthetic Wistia account over the Wistia API v1 and modern analytics routes."""
     from wistia_analytics.sandbox.server import Sandbox
 
     if size not in SIZES:
         raise typer.BadParameter(f"choose from {', '.join(SIZES)}", param_hint="--size")
+    if modern_access not in MODERN_ACCESS:
+        raise typer.BadParameter(f"choose from {', '.join(MODERN_ACCESS)}", param_hint="--modern-access")
     if rate_limit_status not in (429, 503):
         raise typer.BadParameter("must be 429 or 503", param_hint="--rate-limit-status")
     for value, option in ((faults, "--faults"), (bad_records, "--bad-records"), (bad_pages, "--bad-pages")):
@@ -179,7 +192,8 @@ def sandbox(
         rate_limit_per_minute=rate_limit,
         rate_limit_status=rate_limit_status,
         faults=faults,
-        fault_kinds=_kinds(fault_kinds, ALL_FAULT_KINDS, "fault kinds"),  # type: ignore[arg-type]
+        fault_kinds=_kinds(fault_kinds, PICKABLE_FAULT_KINDS, "fault kinds"),  # type: ignore[arg-type]
+        modern_access=modern_access,  # type: ignore[arg-type]
         fault_timeout_seconds=fault_timeout_seconds,
         fault_retry_after_seconds=fault_retry_after_seconds,
         bad_records=bad_records,
@@ -199,6 +213,7 @@ def sandbox(
     )
     typer.echo(f"WISTIA_API_URL={server.base_url}")
     typer.echo(f"WISTIA_API_TOKEN={shown}")
+    typer.echo(f"# modern analytics API at {server.modern_url} (derived from WISTIA_API_URL)")
     sys.stdout.flush()
     try:
         server.serve_forever()

@@ -267,6 +267,9 @@ def test_ingest_handler_stops_at_the_remaining_time_and_the_next_call_continues(
     lambda_env: str, s3_bucket: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WISTIA_REQUESTS_PER_MINUTE", "600")  # 0.3 s of budget: a few requests per call
+    # The analytics streams too, over a window short enough for a few dozen calls of a few requests each.
+    monkeypatch.setenv("INGEST_ANALYTICS_BACKFILL_DAYS", "1")
+    monkeypatch.setenv("INGEST_TRAFFIC_DIMENSIONS", "utm_source")
     event = {"today": TODAY.isoformat()}
     calls = [lambda_handler.ingest_handler(event, FakeContext(0.3))]
     first = calls[0]
@@ -283,4 +286,5 @@ def test_ingest_handler_stops_at_the_remaining_time_and_the_next_call_continues(
     # Nothing lost, nothing doubled beyond what an uninterrupted call lands, stream by stream.
     got = {k: sum(c["records"][k] for c in calls) for k in calls[0]["records"]}
     assert got["events"] > 0 and got["visitors"] > 0
+    assert got["media_analytics_daily"] > 0 and got["media_traffic_daily"] > 0
     capsys.readouterr()

@@ -55,17 +55,35 @@ def test_sandbox_command_prints_the_url_then_serves() -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]
+        lines = [proc.stdout.readline() for _ in range(4)]
         url = next(line.split("=", 1)[1].strip() for line in lines if line.startswith("WISTIA_API_URL="))
         assert all("s3cr3t-value" not in line for line in lines)  # a custom token is never echoed
-        resp = httpx.get(f"{url}/stats/account.json", headers={"Authorization": "Bearer s3cr3t-value"})
+        auth = {"Authorization": "Bearer s3cr3t-value"}
+        resp = httpx.get(f"{url}/stats/account.json", headers=auth)
         assert resp.status_code == 200 and resp.json()["play_count"] > 0
+        modern = url.removesuffix("/v1") + "/modern"
+        assert f"# modern analytics API at {modern} (derived from WISTIA_API_URL)\n" in lines
+        resp = httpx.get(
+            f"{modern}/analytics/medias/{httpx.get(f'{url}/medias.json', headers=auth).json()[0]['hashed_id']}",
+            params={"start_date": "2026-11-01", "end_date": "2026-11-25"},
+            headers=auth,
+        )
+        assert resp.status_code == 200 and resp.headers["X-Wistia-API-Version"] == "2026-03"
+        assert resp.json()["plays"] > 0
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
 
 
-@pytest.mark.parametrize(("args", "message"), [(["--size", "huge"], "--size"), (["--today", "25/11/2026"], "--today")])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--size", "huge"], "--size"),
+        (["--today", "25/11/2026"], "--today"),
+        (["--modern-access", "maybe"], "--modern-access"),
+        (["--fault-kinds", "http_500,meteor"], "meteor"),
+    ],
+)
 def test_sandbox_rejects_bad_options_without_a_traceback(args: list[str], message: str) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "wistia_analytics", "sandbox", "--port", "0", *args],

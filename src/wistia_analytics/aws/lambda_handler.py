@@ -6,7 +6,9 @@ and publishes quarantine, drift and freshness from the run records (no query eng
 JSON logs and EMF metrics; both raise on failure so that Step Functions takes its failure path.
 
 Configuration (environment): `LAKE_URI`, `WISTIA_TOKEN_SECRET_ARN` (the secret's ARN, never the token),
-optionally `WISTIA_API_URL` and the other `Settings` variables, `POWERTOOLS_METRICS_NAMESPACE`.
+optionally `WISTIA_API_URL` and the other `Settings` variables (the modern analytics' `WISTIA_MODERN_API_URL`,
+`WISTIA_API_VERSION`, `INGEST_ANALYTICS`, `INGEST_ANALYTICS_BACKFILL_DAYS`, `INGEST_TRAFFIC_DIMENSIONS` reach the
+run through `Settings` and `run_ingest`, as on the command line), `POWERTOOLS_METRICS_NAMESPACE`.
 Heavy engines (DuckDB, Spark, pyarrow, Streamlit) are never imported here: the zip does not hold them.
 """
 

@@ -64,8 +64,12 @@ def _ingest(options: IngestOptions, log_format: str | None) -> int:
         print(summary_json(result))
     else:
         report_console().print(summary_table(result, client, time.monotonic() - started))
-        if result.record and result.record.errors:
-            errors = result.record.errors
+        access = result.record.extra.get("analytics_access") if result.record else None
+        reason = access.get("reason") if isinstance(access, dict) else None
+        if reason:  # the one line saying why Wistia's analytics were not ingested
+            print(reason, file=sys.stderr)
+        errors = [e for e in (result.record.errors if result.record else []) if e != reason]
+        if errors:
             if result.exit_code == ExitCode.CONFIG:  # the run stopped at its first request: say why, plainly
                 print(f"configuration error: {errors[0]}", file=sys.stderr)
             else:

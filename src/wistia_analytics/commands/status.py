@@ -18,6 +18,7 @@ from rich.table import Table
 
 from wistia_analytics.commands.console import plain, report_console
 from wistia_analytics.commands.lake_access import existing_lake
+from wistia_analytics.commands.transform import modern_drift_text
 from wistia_analytics.contracts.tables import PUBLISHED_TABLES
 from wistia_analytics.errors import ConfigurationError, ExitCode
 from wistia_analytics.lake.runs import RunRecord, latest_runs
@@ -123,6 +124,13 @@ def print_report(doc: dict[str, Any], console: Console) -> None:
             f"{r['max_abs_plays_diff']})",
             highlight=False,
         )
+    if "modern_reconciliation" in doc:
+        m = doc["modern_reconciliation"]
+        text = modern_drift_text(int(m["rows_with_drift"] or 0), int(m["rows"] or 0))
+        if text and m["rows_with_drift"]:
+            text += f" (max plays diff {m['max_abs_plays_diff']})"
+        if text:
+            console.print(plain(text), highlight=False)
     if "quarantine" in doc:
         q = doc["quarantine"]
         text = ", ".join(f"{n:,} {entity}" for entity, n in q.items()) if q else "empty"

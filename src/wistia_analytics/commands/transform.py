@@ -40,7 +40,19 @@ def transform_table(result: TransformResult) -> Table:
     table.caption = (
         f"quarantined this run: {sum(result.quarantined.values())}; reconciliation rows with drift: {result.drift_rows}"
     )
+    modern = modern_drift_text(result.modern_drift_rows, result.modern_checked)
+    if modern:
+        table.caption += "\n" + modern
     return table
+
+
+def modern_drift_text(drifted: int, checked: int) -> str | None:
+    """Wistia's modern analytics against v1 by_date, in words; None when nothing was compared (not ingested)."""
+    if not checked:
+        return None
+    if not drifted:
+        return f"modern API: no drift ({checked:,} media-days checked)"
+    return f"modern API: {drifted:,} of {checked:,} media-days drift from v1 by_date"
 
 
 def transform_command(*, full_rebuild: bool, engine: str, wait: float, settings: Settings | None = None) -> int:

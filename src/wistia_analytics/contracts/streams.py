@@ -177,14 +177,17 @@ TRAFFIC_DIMENSIONS: tuple[str, ...] = (
 NO_VALUE = "(none)"
 
 
-def select_streams(names: list[str] | None) -> list[Stream]:
+def select_streams(names: list[str] | None, *, analytics: bool = True) -> list[Stream]:
     """Streams in canonical order: medias first (per-media streams need the media list), then the per-media
     streams and events, the visitors snapshot, and the modern analytics streams last, so that neither a large
     account's ~38,000-page snapshot nor the analytics requests ever starve the core streams within a bounded run
     (docs/ingestion.md, "Bounded and resumable runs"). Within the analytics streams the daily timeseries comes
-    first: it says which media-days had loads, which is all the per-day streams request."""
+    first: it says which media-days had loads, which is all the per-day streams request.
+
+    `analytics=False` (INGEST_ANALYTICS=false) leaves the analytics streams out of the default set; streams
+    named explicitly are always taken."""
     if not names:
-        return [s for s in STREAMS if not s.analytics]  # TODO(issue 15, ingest): INGEST_ANALYTICS decides
+        return [s for s in STREAMS if analytics or not s.analytics]
     unknown = sorted(set(names) - set(STREAMS_BY_NAME))
     if unknown:
         raise ValueError(f"unknown streams {unknown}; choose from {', '.join(STREAMS_BY_NAME)}")

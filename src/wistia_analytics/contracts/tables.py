@@ -43,6 +43,12 @@ TABLES: tuple[TableContract, ...] = (
     TableContract("silver_media_daily_stats", ("media_id", "stat_date")),
     TableContract("silver_media_engagement", ("media_id", "bucket_index")),
     TableContract("silver_events", ("event_key",), partition_by="event_date"),
+    # Wistia's own analytics (the modern Data API): one table per stream, unpartitioned like the v1 stats.
+    TableContract("silver_media_analytics_daily", ("media_id", "stat_date")),
+    TableContract("silver_media_traffic_daily", ("media_id", "stat_date", "dimension", "value")),
+    TableContract("silver_media_embed_locations_daily", ("media_id", "stat_date", "embed_url")),
+    TableContract("silver_media_conversions", ("lead_key",)),
+    TableContract("silver_media_languages", ("media_id", "language")),
     TableContract("gold_media_daily", ("media_id", "activity_date"), partition_by="activity_date"),
     TableContract(
         "gold_visitor_media_daily", ("visitor_key", "media_id", "activity_date"), partition_by="activity_date"
@@ -50,6 +56,11 @@ TABLES: tuple[TableContract, ...] = (
     TableContract("gold_media_channel_daily", ("media_id", "activity_date", "channel"), partition_by="activity_date"),
     TableContract("gold_account_daily", ("activity_date",), partition_by="activity_date"),
     TableContract("gold_media_engagement_curve", ("media_id", "bucket_index")),
+    TableContract(
+        "gold_media_traffic_daily", ("media_id", "activity_date", "dimension", "value"), partition_by="activity_date"
+    ),
+    TableContract("gold_media_embed_daily", ("media_id", "activity_date", "page_url"), partition_by="activity_date"),
+    TableContract("gold_leads", ("lead_key",)),
     TableContract("gold_reconciliation", ("media_id", "scope", "activity_date"), nullable_key=("activity_date",)),
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}

@@ -79,4 +79,17 @@ def _contents(storage: Storage, out: dict[str, Any]) -> None:
         ).fetchone()
         if row:
             out["reconciliation"] = {"rows_with_drift": row[0], "max_abs_plays_diff": row[1], "rows": row[2]}
+        # Wistia's modern analytics against v1 by_date: only in versions built since issue 15 (an older lake's
+        # table has no such column until its next transform), and only media-days where both were ingested.
+        if "modern_within_tolerance" in {c for c, _ in manifests["gold_reconciliation"].columns}:
+            modern = con.execute(
+                "SELECT count(*) FILTER (WHERE NOT modern_within_tolerance), max(abs(plays_modern_diff)), "
+                "count(modern_within_tolerance) FROM gold.reconciliation"
+            ).fetchone()
+            if modern and modern[2]:
+                out["modern_reconciliation"] = {
+                    "rows_with_drift": modern[0],
+                    "max_abs_plays_diff": modern[1],
+                    "rows": modern[2],
+                }
     con.close()
